@@ -1,0 +1,211 @@
+from dateutil.relativedelta import relativedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+from odoo.tools.safe_eval import safe_eval
+
+BILLING_ACTIONS = [
+    ("email", "Email"),
+    ("print", "Print"),
+    ("create_only", "Create Only"),
+]
+
+
+class BillingScenario(models.Model):
+    _name = "billing.scenario"
+    _description = "Billing Scenario"
+    _order = "sequence, name, id"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, translate=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company
+    )
+    description = fields.Text(translate=True)
+
+    # Billing rules: which sales the scenario selects.
+    period_type = fields.Selection(
+        [("month", "Calendar Month"), ("week", "Week"), ("day", "Day")],
+        string="Billing Period",
+        required=True,
+        default="month",
+        help="Length of the billing period proposed by the Invoice Manager: the next "
+        "period this scenario has not invoiced yet, else the previous one.",
+    )
+    date_field_id = fields.Many2one(
+        "ir.model.fields",
+        string="Date Field",
+        required=True,
+        ondelete="cascade",
+        domain=[
+            ("model", "=", "sale.order"),
+            ("ttype", "in", ("date", "datetime")),
+            ("store", "=", True),
+        ],
+        default=lambda self: self.env.ref("sale.field_sale_order__date_order"),
+        help="The sale's date that must fall in the billing period.",
+    )
+    partner_ids = fields.Many2many(
+        "res.partner", string="Customers", help="Leave empty for all customers."
+    )
+    user_ids = fields.Many2many(
+        "res.users", string="Salespersons", help="Leave empty for all salespersons."
+    )
+    team_ids = fields.Many2many(
+        "crm.team", string="Sales Teams", help="Leave empty for all sales teams."
+    )
+    tag_ids = fields.Many2many(
+        "crm.tag", string="Tags", help="Sales with any of these tags; empty: all."
+    )
+    sale_domain = fields.Char(
+        string="Extra Filter",
+        default="[]",
+        help="Any further condition on the sales, edited with Odoo's domain editor.",
+    )
+    require_approval = fields.Boolean(
+        string="Approved for Invoicing Only",
+        default=True,
+        help="Only sales marked 'Approved for Invoicing' are fetched.",
+    )
+
+    # Defaults of the runs.
+    billing_action = fields.Selection(
+        BILLING_ACTIONS,
+        string="Default Billing Action",
+        required=True,
+        default="email",
+    )
+    invoice_date_mode = fields.Selection(
+        [
+            ("today", "Processing Date"),
+            ("period_end", "End of the Billing Period"),
+            ("fixed", "Fixed Date"),
+        ],
+        string="Invoice Date",
+        required=True,
+        default="today",
+    )
+    invoice_date = fields.Date(string="Fixed Invoice Date")
+    journal_id = fields.Many2one(
+        "account.journal",
+        string="Journal",
+        check_company=True,
+        domain="[('type', '=', 'sale')]",
+        help="Leave empty to use each sale's invoicing journal.",
+    )
+    grouping = fields.Selection(
+        [("order", "One Invoice per Order"), ("customer", "One Invoice per Customer")],
+        required=True,
+        default="order",
+    )
+    auto_post = fields.Boolean(
+        string="Post Invoices",
+        default=True,
+        help="Post the invoices; otherwise they stay in draft (an Email or Print "
+        "line still needs a posted invoice, so it posts them).",
+    )
+    run_ids = fields.One2many("billing.run", "scenario_id", string="Runs")
+    run_count = fields.Integer(compute="_compute_run_count")
+    last_date_to = fields.Date(
+        string="Invoiced Until",
+        compute="_compute_last_date_to",
+        help="End of the last billing period a run of this scenario processed.",
+    )
+
+    @api.constrains("invoice_date_mode", "invoice_date")
+    def _check_invoice_date(self):
+        for scenario in self:
+            if scenario.invoice_date_mode == "fixed" and not scenario.invoice_date:
+                raise ValidationError(
+                    self.env._(
+                        "Scenario %s: set the fixed invoice date.", scenario.name
+                    )
+                )
+
+    @api.constrains("sale_domain")
+    def _check_sale_domain(self):
+        for scenario in self:
+            try:
+                domain = safe_eval(scenario.sale_domain or "[]")
+                self.env["sale.order"]._search(domain)
+            except Exception as error:
+                raise ValidationError(
+                    self.env._(
+                        "Scenario %(name)s: the extra filter is not a valid domain "
+                        "on sales (%(error)s).",
+                        name=scenario.name,
+                        error=error,
+                    )
+                ) from error
+
+    def _compute_run_count(self):
+        counts = dict(
+            self.env["billing.run"]._read_group(
+                [("scenario_id", "in", self.ids)], ["scenario_id"], ["__count"]
+            )
+        )
+        for scenario in self:
+            scenario.run_count = counts.get(scenario, 0)
+
+    def _compute_last_date_to(self):
+        last = dict(
+            self.env["billing.run"]._read_group(
+                [("scenario_id", "in", self.ids), ("state", "=", "done")],
+                ["scenario_id"],
+                ["date_to:max"],
+            )
+        )
+        for scenario in self:
+            scenario.last_date_to = last.get(scenario, False)
+
+    def _get_period_delta(self):
+        self.ensure_one()
+        return {
+            "month": relativedelta(months=1),
+            "week": relativedelta(weeks=1),
+            "day": relativedelta(days=1),
+        }[self.period_type]
+
+    def _get_period_start(self, day):
+        """First day of the period of this scenario's type that contains ``day``."""
+        self.ensure_one()
+        if self.period_type == "month":
+            return day.replace(day=1)
+        if self.period_type == "week":
+            return day - relativedelta(days=day.weekday())
+        return day
+
+    def _get_next_period(self, today=None):
+        """(date_from, date_to) a new run proposes.
+
+        The period after the last one a run of this scenario processed; with no
+        such run, the previous period (the previous calendar month for monthly
+        scenarios).
+        """
+        self.ensure_one()
+        today = today or fields.Date.context_today(self)
+        delta = self._get_period_delta()
+        if self.last_date_to:
+            date_from = self.last_date_to + relativedelta(days=1)
+        else:
+            date_from = self._get_period_start(today) - delta
+        date_from = self._get_period_start(date_from)
+        return date_from, date_from + delta - relativedelta(days=1)
+
+    def action_view_runs(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "invoice_manager.billing_run_action"
+        )
+        action["domain"] = [("scenario_id", "=", self.id)]
+        action["context"] = {"default_scenario_id": self.id}
+        return action
+
+    def action_open_invoice_manager(self):
+        """Start a run of this scenario at the billing rules step."""
+        self.ensure_one()
+        run = self.env["billing.run"].create({"scenario_id": self.id})
+        run.action_next()
+        return run._get_form_action()

@@ -1,0 +1,108 @@
+from datetime import date, datetime
+
+from odoo import Command
+
+from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+
+
+class InvoiceManagerCommon(AccountTestInvoicingCommon):
+    """Customers, products and confirmed sales of October 2026, built by the tests.
+
+    Prices are tax excluded; every product carries the company's default 15 % sale
+    tax (Odoo's generic chart), so 100.00 untaxed is 115.00 to invoice.
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env.user.groups_id |= cls.env.ref("invoice_manager.group_billing_manager")
+        cls.tax_15 = cls.tax_sale_a
+        cls.product_service = cls._create_product(
+            name="Monthly maintenance",
+            lst_price=100.0,
+            type="service",
+            invoice_policy="order",
+            taxes_id=[Command.set(cls.tax_15.ids)],
+        )
+        cls.product_goods = cls._create_product(
+            name="Spare part",
+            lst_price=25.5,
+            type="consu",
+            invoice_policy="order",
+            taxes_id=[Command.set(cls.tax_15.ids)],
+        )
+        cls.customer_alpha = cls._create_customer("Alpha Retail", "billing@alpha.test")
+        cls.customer_beta = cls._create_customer("Beta Works", "ap@beta.test")
+        cls.customer_gamma = cls._create_customer("Gamma Stores", "gamma@gamma.test")
+        cls.scenario = cls.env["billing.scenario"].create(
+            {
+                "name": "Monthly approved sales",
+                "period_type": "month",
+                "require_approval": True,
+                "billing_action": "create_only",
+                "invoice_date_mode": "period_end",
+                "grouping": "order",
+            }
+        )
+
+    @classmethod
+    def _create_customer(cls, name, email, **values):
+        return cls.env["res.partner"].create(
+            {
+                "name": name,
+                "email": email,
+                "property_account_receivable_id": cls.company_data[
+                    "default_account_receivable"
+                ].id,
+                **values,
+            }
+        )
+
+    @classmethod
+    def _create_sale(
+        cls, partner, order_date, lines=None, approved=True, confirm=True, **values
+    ):
+        """A sale of ``partner`` dated ``order_date``: lines are (product, qty, price)."""
+        lines = lines or [(cls.product_service, 1.0, 100.0)]
+        order = cls.env["sale.order"].create(
+            {
+                "partner_id": partner.id,
+                "order_line": [
+                    Command.create(
+                        {
+                            "product_id": product.id,
+                            "product_uom_qty": qty,
+                            "price_unit": price,
+                        }
+                    )
+                    for product, qty, price in lines
+                ],
+                **values,
+            }
+        )
+        if confirm:
+            order.action_confirm()
+            # Confirming dates the order today: put it back in its billing period.
+            order.date_order = datetime.combine(
+                order_date, datetime.min.time()
+            ).replace(hour=10)
+        if approved and confirm:
+            order.action_approve_for_invoicing()
+        return order
+
+    def _new_run(
+        self,
+        scenario=None,
+        date_from=date(2026, 10, 1),
+        date_to=date(2026, 10, 31),
+        **values,
+    ):
+        run = self.env["billing.run"].create(
+            {"scenario_id": (scenario or self.scenario).id}
+        )
+        run.action_next()
+        run.write({"date_from": date_from, "date_to": date_to, **values})
+        return run
+
+    def _line_of(self, run, order):
+        return run.line_ids.filtered(lambda line: order in line.sale_order_ids)

@@ -1,0 +1,68 @@
+from datetime import date
+
+from freezegun import freeze_time
+
+from odoo.exceptions import ValidationError
+from odoo.tests import Form, tagged
+
+from .common import InvoiceManagerCommon
+
+
+@tagged("post_install", "-at_install")
+class TestBillingScenario(InvoiceManagerCommon):
+    @freeze_time("2026-11-22")
+    def test_new_run_proposes_previous_month_when_never_invoiced(self):
+        run = self.env["billing.run"].create({"scenario_id": self.scenario.id})
+        self.assertEqual(
+            (run.date_from, run.date_to), (date(2026, 10, 1), date(2026, 10, 31))
+        )
+        self.assertEqual(run.billing_action, "create_only")
+        self.assertEqual(run.grouping, "order")
+        self.assertTrue(run.require_approval)
+
+    @freeze_time("2026-11-22")
+    def test_new_run_proposes_the_period_after_the_last_processed_one(self):
+        self._create_sale(self.customer_alpha, date(2026, 9, 10))
+        run = self._new_run(date_from=date(2026, 9, 1), date_to=date(2026, 9, 30))
+        run.action_fetch()
+        run.action_process()
+        self.assertEqual(self.scenario.last_date_to, date(2026, 9, 30))
+        next_run = self.env["billing.run"].create({"scenario_id": self.scenario.id})
+        self.assertEqual(
+            (next_run.date_from, next_run.date_to),
+            (date(2026, 10, 1), date(2026, 10, 31)),
+        )
+
+    @freeze_time("2026-11-19")  # a Thursday
+    def test_weekly_scenario_proposes_previous_week(self):
+        self.scenario.period_type = "week"
+        run = self.env["billing.run"].create({"scenario_id": self.scenario.id})
+        self.assertEqual(
+            (run.date_from, run.date_to), (date(2026, 11, 9), date(2026, 11, 15))
+        )
+
+    def test_wizard_form_prefills_rules_from_scenario(self):
+        self.scenario.write(
+            {
+                "partner_ids": [(6, 0, self.customer_beta.ids)],
+                "billing_action": "print",
+                "grouping": "customer",
+            }
+        )
+        with Form(self.env["billing.run"]) as run_form:
+            run_form.scenario_id = self.scenario
+            self.assertEqual(run_form.billing_action, "print")
+            self.assertEqual(run_form.grouping, "customer")
+        run = run_form.save()
+        self.assertEqual(run.partner_ids, self.customer_beta)
+        self.assertEqual(run.state, "draft")
+        run.action_next()
+        self.assertEqual(run.state, "ready")
+
+    def test_invalid_extra_filter_is_refused(self):
+        with self.assertRaises(ValidationError):
+            self.scenario.sale_domain = "[('no_such_field', '=', 1)]"
+
+    def test_fixed_invoice_date_is_required(self):
+        with self.assertRaises(ValidationError):
+            self.scenario.invoice_date_mode = "fixed"

@@ -1,0 +1,39 @@
+from dateutil.relativedelta import relativedelta
+
+from odoo import fields
+from odoo.tests import HttpCase, tagged
+
+from .common import InvoiceManagerCommon
+
+
+@tagged("post_install", "-at_install")
+class TestInvoiceManagerTour(InvoiceManagerCommon, HttpCase):
+    def test_invoice_manager_two_steps(self):
+        """Pick a scenario, Next, Fetch Sales, set actions, Process Invoices."""
+        self.scenario.write(
+            {"name": "Tour monthly scenario", "billing_action": "email"}
+        )
+        month = fields.Date.today().replace(day=1) - relativedelta(months=1)
+        sales = [
+            self._create_sale(self.customer_alpha, month.replace(day=3)),
+            self._create_sale(self.customer_beta, month.replace(day=9)),
+            self._create_sale(self.customer_gamma, month.replace(day=21)),
+        ]
+        self.start_tour("/odoo", "invoice_manager_tour", login=self.env.user.login)
+        run = self.env["billing.run"].search([("scenario_id", "=", self.scenario.id)])
+        self.assertEqual(len(run), 1)
+        self.assertEqual(run.state, "done")
+        self.assertEqual(
+            (run.date_from, run.date_to),
+            (month, month + relativedelta(months=1, days=-1)),
+        )
+        self.assertEqual(set(run.line_ids.mapped("state")), {"processed"})
+        by_order = {line.sale_order_ids: line for line in run.line_ids}
+        self.assertEqual(by_order[sales[0]].delivery_channel, "email")
+        self.assertEqual(by_order[sales[0]].delivery_email, "billing@alpha.test")
+        self.assertEqual(
+            by_order[sales[1]].delivery_channel, "none", "set to Create Only"
+        )
+        for sale in sales:
+            self.assertEqual(sale.invoice_status, "invoiced")
+            self.assertAlmostEqual(sale.invoice_ids.amount_total, 115.00, places=2)

@@ -1,0 +1,85 @@
+"""Repository-level tests: paths to this repository, Odoo's source and the venv.
+
+They run with the venv's Python (scripts/test.sh does
+``$VENV/bin/python -m pytest tests``), and fail - never skip - when Odoo or the
+venv is missing.
+"""
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(os.environ.get("BILLING_REPO") or Path(__file__).resolve().parent.parent)
+ODOO_SRC = Path(os.environ.get("ODOO_SRC", "/opt/odoo/18.0"))
+VENV = Path(os.environ.get("VENV", "/opt/odoo/venv"))
+SETUP_HINT = "run scripts/setup.sh or set ODOO_SRC / VENV"
+
+
+def addon_names():
+    return sorted(
+        p.parent.name
+        for p in REPO.glob("*/__manifest__.py")
+        if not p.parent.name.startswith(".")
+    )
+
+
+def read_manifest(addon):
+    return ast.literal_eval((REPO / addon / "__manifest__.py").read_text())
+
+
+@pytest.fixture(scope="session")
+def repo():
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def addons():
+    names = addon_names()
+    assert names, f"no addon (folder with __manifest__.py) found in {REPO}"
+    return names
+
+
+@pytest.fixture(scope="session")
+def odoo_src():
+    if not (ODOO_SRC / "odoo-bin").is_file():
+        pytest.fail(
+            f"Odoo 18.0 not found: {ODOO_SRC}/odoo-bin is missing; {SETUP_HINT}"
+        )
+    return ODOO_SRC
+
+
+@pytest.fixture(scope="session")
+def venv_python():
+    python = VENV / "bin" / "python"
+    if not python.is_file():
+        # fall back to the interpreter running pytest when it is the venv's own
+        if Path(sys.prefix).resolve() == VENV.resolve():
+            return Path(sys.executable)
+        pytest.fail(f"virtualenv not found: {python} is missing; {SETUP_HINT}")
+    return python
+
+
+@pytest.fixture(scope="session")
+def run(venv_python):
+    """Run a command, fail the test with its output when it exits non-zero."""
+
+    def _run(args, **kwargs):
+        kwargs.setdefault("cwd", REPO)
+        proc = subprocess.run(
+            [str(a) for a in args],
+            capture_output=True,
+            text=True,
+            timeout=kwargs.pop("timeout", 600),
+            **kwargs,
+        )
+        assert proc.returncode == 0, (
+            f"{' '.join(map(str, args))} exited {proc.returncode}\n"
+            f"--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-4000:]}"
+        )
+        return proc
+
+    return _run
