@@ -1,7 +1,10 @@
 import base64
 import io
 import logging
+import os
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime, time
 
 import psycopg2.errors
@@ -393,12 +396,18 @@ class BillingRun(models.Model):
     # Process
     # ------------------------------------------------------------------
 
-    def _get_chunk_size(self):
-        return int(
+    def _get_chunk_size(self, line_count=0):
+        """Lines invoiced per transaction. A small run is cut in a few chunks so
+        that its PDFs render while the next chunk is invoiced."""
+        size = int(
             self.env["ir.config_parameter"]
             .sudo()
             .get_param("invoice_manager.chunk_size", 100)
         )
+        workers = self._get_delivery_workers()
+        if workers > 1 and line_count and self._can_commit():
+            size = min(size, max(15, -(-line_count // workers)))
+        return size
 
     def _get_sync_delivery_limit(self):
         """Up to this many invoices, a run renders and emails them right away;
@@ -426,7 +435,12 @@ class BillingRun(models.Model):
             self.env.cr.commit()  # pylint: disable=invalid-commit
 
     def action_process(self):
-        """Create, post and deliver the invoices of every line still to process."""
+        """Create, post and deliver the invoices of every line still to process.
+
+        Lines are invoiced chunk by chunk, each chunk committed (a batch boundary,
+        see ``_commit_batch``); while the next chunk is invoiced, the PDFs of the
+        previous one are rendered and sent by worker transactions.
+        """
         self._check_editable()
         for run in self:
             run = run.with_company(run.company_id)
@@ -434,10 +448,18 @@ class BillingRun(models.Model):
             run.write(
                 {"process_date": fields.Datetime.now(), "process_uid": self.env.uid}
             )
-            for chunk in split_every(run._get_chunk_size(), lines.ids, lines.browse):
-                run._process_lines(chunk)
-                run._commit_batch()
-            run._deliver_lines(lines.filtered(lambda line: line.invoice_ids))
+            queue_email = (
+                len(lines.filtered(lambda line: line.billing_action == "email"))
+                > run._get_sync_delivery_limit()
+            )
+            chunk_size = run._get_chunk_size(len(lines))
+            with run._delivery_pool() as deliver:
+                for chunk in split_every(chunk_size, lines.ids, lines.browse):
+                    run._process_lines(chunk)
+                    run._commit_batch()
+                    run._deliver_lines(chunk, deliver, queue_email)
+            if lines.filtered(lambda line: line.billing_action == "print"):
+                run._make_print_attachment()
             run.state = "done"
             run._commit_batch()
         return True
@@ -559,24 +581,24 @@ class BillingRun(models.Model):
     # Delivery
     # ------------------------------------------------------------------
 
-    def _deliver_lines(self, lines):
+    def _deliver_lines(self, lines, deliver, queue_email=False):
         """Email or print the invoices of ``lines`` (Create Only delivers nothing)."""
         self.ensure_one()
         lines = lines.filtered(
             lambda line: (
-                line.state != "processed" and line.billing_action != "create_only"
+                line.invoice_ids
+                and line.state != "processed"
+                and line.billing_action != "create_only"
             )
         )._check_before_invoicing()
         email_lines = lines.filtered(lambda line: line.billing_action == "email")
         print_lines = lines - email_lines
-        if email_lines:
-            if len(email_lines.invoice_ids) > self._get_sync_delivery_limit():
-                self._queue_email(email_lines)
-            else:
-                self._send_lines(email_lines, "email")
+        if email_lines and queue_email:
+            self._queue_email(email_lines)
+        elif email_lines:
+            deliver(email_lines, "email")
         if print_lines:
-            self._send_lines(print_lines, "manual")
-            self._make_print_attachment()
+            deliver(print_lines, "manual")
 
     def _queue_email(self, lines):
         """Hand the invoices to Odoo's own sending cron (PDF, email, chatter)."""
@@ -588,7 +610,53 @@ class BillingRun(models.Model):
         self.env.ref("account.ir_cron_account_move_send")._trigger()
         lines._set_delivered("email")
 
-    def _send_lines(self, lines, method):
+    def _get_delivery_workers(self):
+        """How many transactions render and send a run's invoices at once."""
+        default = min(os.cpu_count() or 1, 4)
+        return int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("invoice_manager.delivery_workers", default)
+        )
+
+    @contextmanager
+    def _delivery_pool(self):
+        """Yield ``deliver(lines, method)``: renders and sends their invoices.
+
+        wkhtmltopdf renders a batch in one process on one core. When the run may
+        commit, each batch goes to a worker thread with its own transaction (the
+        invoices are committed before), so that rendering uses every core and
+        overlaps the invoicing of the next chunk; otherwise batches are sent in
+        this transaction. Leaving the block waits for every batch.
+        """
+        workers = self._get_delivery_workers()
+        if workers < 2 or not self._can_commit():
+            yield self._send_lines_batched
+            return
+        submitted = []
+        with ThreadPoolExecutor(max_workers=workers) as executor:
+
+            def deliver(lines, method):
+                future = executor.submit(
+                    self._send_lines_in_new_transaction, lines.ids, method
+                )
+                submitted.append((future, lines.ids))
+
+            yield deliver
+        self.env.invalidate_all()
+        for future, line_ids in submitted:
+            if future.exception():
+                lines = self.line_ids.browse(line_ids)
+                lines.filtered(lambda line: line.state != "processed")._set_error(
+                    future.exception(), delivery=True
+                )
+
+    def _send_lines_in_new_transaction(self, line_ids, method):
+        with self.env.registry.cursor() as cr:
+            run = self.with_env(self.env(cr=cr))
+            run._send_lines_batched(run.line_ids.browse(line_ids), method)
+
+    def _send_lines_batched(self, lines, method):
         """Render the PDFs in batches and send them through ``account.move.send``."""
         for chunk in split_every(self._get_chunk_size(), lines.ids, lines.browse):
             try:

@@ -1,0 +1,360 @@
+#!/usr/bin/env python3
+"""Billing runs against Odoo's own batch invoicing, measured side by side.
+
+For each size N it builds 3 x N confirmed sales of the same shape (two lines,
+15 % tax, one customer each) and measures, in one process on one database:
+
+* baseline: Odoo's own ``sale.order._create_invoices()`` + ``action_post()``
+  on N orders, in one transaction;
+* billing run, Create Only: ``billing.run.action_fetch()`` then
+  ``action_process()`` on N other orders (committed chunk by chunk);
+* billing run, Email queued: the same on N other orders with the Email action,
+  handed to Odoo's sending cron (``sending_data``), as large runs are.
+
+Then the product document's example: 30 sales invoiced and emailed with their
+PDF (rendered by wkhtmltopdf, through a real Odoo HTTP server for the report's
+CSS), against Odoo's own synchronous batch send of 30 invoices.
+
+Usage (from the repository root, after scripts/setup.sh):
+
+    $VENV/bin/python bench/bench_invoicing.py --sizes 100,1000,10000
+
+Figures: wall seconds, milliseconds and SQL queries per invoice, and the peak
+resident memory of the process during the phase (above its level at start).
+"""
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from contextlib import contextmanager
+from datetime import date, datetime
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ODOO_SRC = os.environ.get("ODOO_SRC", "/opt/odoo/18.0")
+
+import odoo  # noqa: E402
+import psutil  # noqa: E402
+from odoo import Command, api, sql_db  # noqa: E402
+from odoo.modules.registry import Registry  # noqa: E402
+from odoo.tools import config  # noqa: E402
+
+ADMIN_UID = 2
+# Odoo finds wkhtmltopdf on PATH: the one setup.sh puts in the virtualenv.
+os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
+
+
+class Sampler:
+    """Peak RSS of this process while a phase runs (sampled every 20 ms)."""
+
+    def __init__(self):
+        self.process = psutil.Process()
+        self.peak = 0
+        self._stop = threading.Event()
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.process.memory_info().rss)
+            time.sleep(0.02)
+
+    def __enter__(self):
+        self.start_rss = self.process.memory_info().rss
+        self.peak = self.start_rss
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.process.memory_info().rss)
+
+
+@contextmanager
+def measure(result):
+    queries = sql_db.sql_counter
+    with Sampler() as sampler:
+        start = time.perf_counter()
+        yield
+        result["seconds"] = time.perf_counter() - start
+    result["queries"] = sql_db.sql_counter - queries
+    result["peak_mb"] = (sampler.peak - sampler.start_rss) / 2**20
+
+
+def env_for(cr):
+    return api.Environment(cr, ADMIN_UID, {"tz": "UTC", "lang": "en_US"})
+
+
+def last_month():
+    today = date.today()
+    first = today.replace(day=1)
+    end = first.fromordinal(first.toordinal() - 1)
+    return end.replace(day=1), end
+
+
+def ensure_database(db):
+    exists = subprocess.run(
+        ["psql", "-lqt"], capture_output=True, text=True, check=True
+    ).stdout
+    if any(line.split("|")[0].strip() == db for line in exists.splitlines()):
+        return
+    print(f"Creating database {db} with invoice_manager (no demo data)...", flush=True)
+    subprocess.run(["createdb", db], check=True)
+    config["init"] = {"invoice_manager": 1}
+    config["without_demo"] = "all"
+    Registry.new(db, update_module=True)
+    config["init"] = {}
+
+
+def build_sales(registry, count, tag_name, email=True):
+    """``count`` confirmed, approved sales dated last month, one new customer each."""
+    date_from, __ = last_month()
+    order_date = datetime.combine(date_from.replace(day=10), datetime.min.time())
+    ids = []
+    with registry.cursor() as cr:
+        env = env_for(cr)
+        tag = env["crm.tag"].create({"name": tag_name})
+        tax = env.company.account_sale_tax_id
+        service = env["product.product"].create(
+            {"name": f"{tag_name} service", "type": "service", "list_price": 100.0,
+             "taxes_id": [Command.set(tax.ids)]}
+        )
+        goods = env["product.product"].create(
+            {"name": f"{tag_name} goods", "type": "consu", "list_price": 25.5,
+             "taxes_id": [Command.set(tax.ids)]}
+        )
+        cr.commit()
+        for start in range(0, count, 500):
+            size = min(500, count - start)
+            partners = env["res.partner"].create(
+                [
+                    {"name": f"{tag_name} customer {start + i}",
+                     "email": f"c{start + i}@{tag_name}.example" if email else False}
+                    for i in range(size)
+                ]
+            )
+            orders = env["sale.order"].create(
+                [
+                    {
+                        "partner_id": partner.id,
+                        "tag_ids": [Command.set(tag.ids)],
+                        "order_line": [
+                            Command.create({"product_id": service.id, "product_uom_qty": 2}),
+                            Command.create({"product_id": goods.id, "product_uom_qty": 3}),
+                        ],
+                    }
+                    for partner in partners
+                ]
+            )
+            orders.action_confirm()
+            env.flush_all()
+            cr.execute(
+                "UPDATE sale_order SET date_order = %s, approved_for_invoicing = true "
+                "WHERE id IN %s",
+                [order_date, tuple(orders.ids)],
+            )
+            ids += orders.ids
+            cr.commit()
+            env.invalidate_all()
+    return ids, tag_name
+
+
+def bench_baseline(registry, order_ids):
+    result = {}
+    with registry.cursor() as cr:
+        env = env_for(cr)
+        orders = env["sale.order"].browse(order_ids)
+        with measure(result):
+            invoices = orders._create_invoices()
+            invoices.action_post()
+            cr.commit()
+        result["invoices"] = len(invoices)
+    return result
+
+
+def new_run(env, tag_name, action):
+    date_from, date_to = last_month()
+    scenario = env["billing.scenario"].create(
+        {
+            "name": f"Bench {tag_name}",
+            "billing_action": action,
+            "require_approval": True,
+            "invoice_date_mode": "period_end",
+        }
+    )
+    tag = env["crm.tag"].search([("name", "=", tag_name)])
+    run = env["billing.run"].create({"scenario_id": scenario.id})
+    run.action_next()
+    run.write({"date_from": date_from, "date_to": date_to, "tag_ids": [Command.set(tag.ids)]})
+    return run
+
+
+def bench_run(registry, tag_name, action):
+    fetch, process = {}, {}
+    with registry.cursor() as cr:
+        env = env_for(cr)
+        run = new_run(env, tag_name, action)
+        cr.commit()
+        with measure(fetch):
+            run.action_fetch()
+            cr.commit()
+        with measure(process):
+            run.action_process()
+            cr.commit()
+        states = run.line_ids.mapped("state")
+        process["invoices"] = len(run.line_ids.invoice_ids)
+        process["errors"] = states.count("error")
+        fetch["lines"] = len(states)
+    return fetch, process
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def http_server(db):
+    """A real Odoo server on this database, for wkhtmltopdf to fetch the CSS."""
+    port = free_port()
+    command = [
+        sys.executable, os.path.join(ODOO_SRC, "odoo-bin"), "-d", db,
+        f"--addons-path={REPO},{ODOO_SRC}/addons", "--http-port", str(port),
+        "--http-interface", "127.0.0.1", "--max-cron-threads=0", "--workers=0",
+        "--log-level=warn", "--db-filter", f"^{db}$",
+    ]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for __ in range(120):
+            try:
+                urllib.request.urlopen(f"{url}/web/login", timeout=5)  # noqa: S310
+                break
+            except OSError:
+                time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def bench_email_example(registry, db, count=30):
+    """The product document's example: 30 sales invoiced and emailed with PDFs."""
+    results = {}
+    base_ids, __ = build_sales(registry, count, f"pdfbase{int(time.time())}")
+    ___, create_tag = build_sales(registry, count, f"pdfcreate{int(time.time())}")
+    ___, email_tag = build_sales(registry, count, f"pdfemail{int(time.time())}")
+    with http_server(db) as url:
+        with registry.cursor() as cr:
+            env = env_for(cr)
+            for key in ("web.base.url", "report.url"):
+                env["ir.config_parameter"].set_param(key, url)
+            env["ir.config_parameter"].set_param("invoice_manager.sync_delivery_limit", 100)
+            cr.commit()
+        # Odoo's own: batch create + post + synchronous batch send.
+        result = results["baseline"] = {}
+        with registry.cursor() as cr:
+            env = env_for(cr)
+            orders = env["sale.order"].browse(base_ids).with_context(
+                mail_notify_force_send=False
+            )
+            with measure(result):
+                invoices = orders._create_invoices()
+                invoices.action_post()
+                env["account.move.send"]._generate_and_send_invoices(
+                    invoices, sending_methods={"email"}
+                )
+                cr.commit()
+            result["invoices"] = len(invoices)
+        __, results["create_only"] = bench_run(registry, create_tag, "create_only")
+        __, results["email"] = bench_run(registry, email_tag, "email")
+        with registry.cursor() as cr:
+            env = env_for(cr)
+            run = env["billing.run"].search([("scenario_id.name", "=", f"Bench {email_tag}")])
+            mails = env["mail.mail"].search(
+                [("model", "=", "account.move"), ("res_id", "in", run.invoice_ids.ids)]
+            )
+            results["email"]["mails_with_pdf"] = len(mails.filtered("attachment_ids"))
+    return results
+
+
+def row(label, n, result, baseline=None):
+    invoices = result.get("invoices") or result.get("lines") or n
+    ms = result["seconds"] * 1000 / invoices
+    queries = result["queries"] / invoices
+    ratio = ""
+    if baseline:
+        base_ms = baseline["seconds"] * 1000 / baseline["invoices"]
+        ratio = f"{ms / base_ms:.2f}x"
+    return (
+        f"| {n:>6} | {label:<38} | {result['seconds']:>8.2f} | {ms:>9.1f} | "
+        f"{queries:>8.1f} | {result['peak_mb']:>8.0f} | {ratio:>6} |"
+    )
+
+
+HEADER = (
+    "|      N | phase                                  |  seconds | ms/invoice | "
+    "queries/inv | peak MB | vs Odoo |\n"
+    "|-------:|:---------------------------------------|---------:|-----------:|"
+    "------------:|--------:|-------:|"
+)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", default="bench_invoicing")
+    parser.add_argument("--sizes", default="100,1000")
+    parser.add_argument("--email-example", type=int, default=30,
+                        help="sales in the emailed-with-PDF example (0: skip it)")
+    args = parser.parse_args()
+
+    config.parse_config(
+        [f"--addons-path={REPO},{ODOO_SRC}/addons", "-d", args.db,
+         "--max-cron-threads=0", "--log-level=warn", "--without-demo=all"]
+    )
+    odoo.modules.module.current_test = False
+    ensure_database(args.db)
+    registry = Registry(args.db)
+    print(f"Odoo {odoo.release.version} on {os.cpu_count()} cores, database {args.db}")
+    print(HEADER.replace("queries/inv", "queries/inv").replace(" ms/invoice ", " ms/invoice "))
+    lines = []
+    for n in [int(size) for size in args.sizes.split(",") if size]:
+        stamp = int(time.time())
+        base_ids, __ = build_sales(registry, n, f"base{n}x{stamp}")
+        ___, run_tag = build_sales(registry, n, f"run{n}x{stamp}")
+        ___, mail_tag = build_sales(registry, n, f"mail{n}x{stamp}")
+        baseline = bench_baseline(registry, base_ids)
+        lines.append(row("Odoo _create_invoices + action_post", n, baseline))
+        print(lines[-1], flush=True)
+        fetch, process = bench_run(registry, run_tag, "create_only")
+        lines.append(row("billing run: fetch", n, fetch))
+        print(lines[-1], flush=True)
+        lines.append(row("billing run: process, Create Only", n, process, baseline))
+        print(lines[-1], flush=True)
+        with registry.cursor() as cr:
+            env_for(cr)["ir.config_parameter"].set_param(
+                "invoice_manager.sync_delivery_limit", 0
+            )
+        ___, process_mail = bench_run(registry, mail_tag, "email")
+        lines.append(row("billing run: process, Email queued", n, process_mail, baseline))
+        print(lines[-1], flush=True)
+        if process["errors"] or process_mail["errors"]:
+            print(f"  errors: {process['errors']} create only, {process_mail['errors']} email")
+    if args.email_example:
+        n = args.email_example
+        results = bench_email_example(registry, args.db, n)
+        print(f"\n{n} sales invoiced and delivered (PDFs by wkhtmltopdf, emails queued):")
+        print(HEADER)
+        print(row("Odoo create + post + send (email+PDF)", n, results["baseline"]), flush=True)
+        print(row("billing run: Create Only", n, results["create_only"], results["baseline"]))
+        print(row("billing run: Email with PDF", n, results["email"], results["baseline"]))
+        print(f"  emails queued with their PDF: {results['email']['mails_with_pdf']} of {n}")
+
+
+if __name__ == "__main__":
+    main()
