@@ -37,8 +37,9 @@ from datetime import date, datetime
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ODOO_SRC = os.environ.get("ODOO_SRC", "/opt/odoo/18.0")
 
-import odoo  # noqa: E402
 import psutil  # noqa: E402
+
+import odoo  # noqa: E402
 from odoo import Command, api, sql_db  # noqa: E402
 from odoo.modules.registry import Registry  # noqa: E402
 from odoo.tools import config  # noqa: E402
@@ -120,20 +121,30 @@ def build_sales(registry, count, tag_name, email=True):
         tag = env["crm.tag"].create({"name": tag_name})
         tax = env.company.account_sale_tax_id
         service = env["product.product"].create(
-            {"name": f"{tag_name} service", "type": "service", "list_price": 100.0,
-             "taxes_id": [Command.set(tax.ids)]}
+            {
+                "name": f"{tag_name} service",
+                "type": "service",
+                "list_price": 100.0,
+                "taxes_id": [Command.set(tax.ids)],
+            }
         )
         goods = env["product.product"].create(
-            {"name": f"{tag_name} goods", "type": "consu", "list_price": 25.5,
-             "taxes_id": [Command.set(tax.ids)]}
+            {
+                "name": f"{tag_name} goods",
+                "type": "consu",
+                "list_price": 25.5,
+                "taxes_id": [Command.set(tax.ids)],
+            }
         )
         cr.commit()
         for start in range(0, count, 500):
             size = min(500, count - start)
             partners = env["res.partner"].create(
                 [
-                    {"name": f"{tag_name} customer {start + i}",
-                     "email": f"c{start + i}@{tag_name}.example" if email else False}
+                    {
+                        "name": f"{tag_name} customer {start + i}",
+                        "email": f"c{start + i}@{tag_name}.example" if email else False,
+                    }
                     for i in range(size)
                 ]
             )
@@ -143,8 +154,12 @@ def build_sales(registry, count, tag_name, email=True):
                         "partner_id": partner.id,
                         "tag_ids": [Command.set(tag.ids)],
                         "order_line": [
-                            Command.create({"product_id": service.id, "product_uom_qty": 2}),
-                            Command.create({"product_id": goods.id, "product_uom_qty": 3}),
+                            Command.create(
+                                {"product_id": service.id, "product_uom_qty": 2}
+                            ),
+                            Command.create(
+                                {"product_id": goods.id, "product_uom_qty": 3}
+                            ),
                         ],
                     }
                     for partner in partners
@@ -189,7 +204,9 @@ def new_run(env, tag_name, action):
     tag = env["crm.tag"].search([("name", "=", tag_name)])
     run = env["billing.run"].create({"scenario_id": scenario.id})
     run.action_next()
-    run.write({"date_from": date_from, "date_to": date_to, "tag_ids": [Command.set(tag.ids)]})
+    run.write(
+        {"date_from": date_from, "date_to": date_to, "tag_ids": [Command.set(tag.ids)]}
+    )
     return run
 
 
@@ -223,12 +240,24 @@ def http_server(db):
     """A real Odoo server on this database, for wkhtmltopdf to fetch the CSS."""
     port = free_port()
     command = [
-        sys.executable, os.path.join(ODOO_SRC, "odoo-bin"), "-d", db,
-        f"--addons-path={REPO},{ODOO_SRC}/addons", "--http-port", str(port),
-        "--http-interface", "127.0.0.1", "--max-cron-threads=0", "--workers=0",
-        "--log-level=warn", "--db-filter", f"^{db}$",
+        sys.executable,
+        os.path.join(ODOO_SRC, "odoo-bin"),
+        "-d",
+        db,
+        f"--addons-path={REPO},{ODOO_SRC}/addons",
+        "--http-port",
+        str(port),
+        "--http-interface",
+        "127.0.0.1",
+        "--max-cron-threads=0",
+        "--workers=0",
+        "--log-level=warn",
+        "--db-filter",
+        f"^{db}$",
     ]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for __ in range(120):
@@ -254,14 +283,18 @@ def bench_email_example(registry, db, count=30):
             env = env_for(cr)
             for key in ("web.base.url", "report.url"):
                 env["ir.config_parameter"].set_param(key, url)
-            env["ir.config_parameter"].set_param("invoice_manager.sync_delivery_limit", 100)
+            env["ir.config_parameter"].set_param(
+                "invoice_manager.sync_delivery_limit", 100
+            )
             cr.commit()
         # Odoo's own: batch create + post + synchronous batch send.
         result = results["baseline"] = {}
         with registry.cursor() as cr:
             env = env_for(cr)
-            orders = env["sale.order"].browse(base_ids).with_context(
-                mail_notify_force_send=False
+            orders = (
+                env["sale.order"]
+                .browse(base_ids)
+                .with_context(mail_notify_force_send=False)
             )
             with measure(result):
                 invoices = orders._create_invoices()
@@ -275,7 +308,9 @@ def bench_email_example(registry, db, count=30):
         __, results["email"] = bench_run(registry, email_tag, "email")
         with registry.cursor() as cr:
             env = env_for(cr)
-            run = env["billing.run"].search([("scenario_id.name", "=", f"Bench {email_tag}")])
+            run = env["billing.run"].search(
+                [("scenario_id.name", "=", f"Bench {email_tag}")]
+            )
             mails = env["mail.mail"].search(
                 [("model", "=", "account.move"), ("res_id", "in", run.invoice_ids.ids)]
             )
@@ -309,19 +344,33 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", default="bench_invoicing")
     parser.add_argument("--sizes", default="100,1000")
-    parser.add_argument("--email-example", type=int, default=30,
-                        help="sales in the emailed-with-PDF example (0: skip it)")
+    parser.add_argument(
+        "--email-example",
+        type=int,
+        default=30,
+        help="sales in the emailed-with-PDF example (0: skip it)",
+    )
     args = parser.parse_args()
 
     config.parse_config(
-        [f"--addons-path={REPO},{ODOO_SRC}/addons", "-d", args.db,
-         "--max-cron-threads=0", "--log-level=warn", "--without-demo=all"]
+        [
+            f"--addons-path={REPO},{ODOO_SRC}/addons",
+            "-d",
+            args.db,
+            "--max-cron-threads=0",
+            "--log-level=warn",
+            "--without-demo=all",
+        ]
     )
     odoo.modules.module.current_test = False
     ensure_database(args.db)
     registry = Registry(args.db)
     print(f"Odoo {odoo.release.version} on {os.cpu_count()} cores, database {args.db}")
-    print(HEADER.replace("queries/inv", "queries/inv").replace(" ms/invoice ", " ms/invoice "))
+    print(
+        HEADER.replace("queries/inv", "queries/inv").replace(
+            " ms/invoice ", " ms/invoice "
+        )
+    )
     lines = []
     for n in [int(size) for size in args.sizes.split(",") if size]:
         stamp = int(time.time())
@@ -341,19 +390,46 @@ def main():
                 "invoice_manager.sync_delivery_limit", 0
             )
         ___, process_mail = bench_run(registry, mail_tag, "email")
-        lines.append(row("billing run: process, Email queued", n, process_mail, baseline))
+        lines.append(
+            row("billing run: process, Email queued", n, process_mail, baseline)
+        )
         print(lines[-1], flush=True)
         if process["errors"] or process_mail["errors"]:
-            print(f"  errors: {process['errors']} create only, {process_mail['errors']} email")
+            print(
+                "  errors:",
+                process["errors"],
+                "create only,",
+                process_mail["errors"],
+                "email",
+            )
     if args.email_example:
         n = args.email_example
         results = bench_email_example(registry, args.db, n)
-        print(f"\n{n} sales invoiced and delivered (PDFs by wkhtmltopdf, emails queued):")
+        print(
+            f"\n{n} sales invoiced and delivered (PDFs by wkhtmltopdf, emails queued):"
+        )
         print(HEADER)
-        print(row("Odoo create + post + send (email+PDF)", n, results["baseline"]), flush=True)
-        print(row("billing run: Create Only", n, results["create_only"], results["baseline"]))
-        print(row("billing run: Email with PDF", n, results["email"], results["baseline"]))
-        print(f"  emails queued with their PDF: {results['email']['mails_with_pdf']} of {n}")
+        print(
+            row("Odoo create + post + send (email+PDF)", n, results["baseline"]),
+            flush=True,
+        )
+        print(
+            row(
+                "billing run: Create Only",
+                n,
+                results["create_only"],
+                results["baseline"],
+            )
+        )
+        print(
+            row("billing run: Email with PDF", n, results["email"], results["baseline"])
+        )
+        print(
+            "  emails queued with their PDF:",
+            results["email"]["mails_with_pdf"],
+            "of",
+            n,
+        )
 
 
 if __name__ == "__main__":

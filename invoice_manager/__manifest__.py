@@ -24,6 +24,4 @@
             "invoice_manager/static/src/js/tours/*.js",
         ],
     },
-    "installable": True,
-    "application": False,
 }

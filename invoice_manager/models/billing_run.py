@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from datetime import datetime, time
 
 import psycopg2.errors
+import xlsxwriter
 from dateutil.relativedelta import relativedelta
 
 from odoo import Command, api, fields, models, modules
@@ -17,7 +18,7 @@ from odoo.tools import SQL, split_every
 from odoo.tools.pdf import merge_pdf
 from odoo.tools.safe_eval import safe_eval
 
-from .billing_scenario import BILLING_ACTIONS
+from .billing_scenario import BILLING_ACTIONS, INVOICE_DATE_MODES
 
 _logger = logging.getLogger(__name__)
 
@@ -110,7 +111,6 @@ class BillingRun(models.Model):
     )
     billing_action = fields.Selection(
         BILLING_ACTIONS,
-        string="Billing Action",
         compute="_compute_rules",
         store=True,
         readonly=False,
@@ -118,11 +118,7 @@ class BillingRun(models.Model):
         "line still to process.",
     )
     invoice_date_mode = fields.Selection(
-        [
-            ("today", "Processing Date"),
-            ("period_end", "End of the Billing Period"),
-            ("fixed", "Fixed Date"),
-        ],
+        INVOICE_DATE_MODES,
         string="Invoice Date",
         compute="_compute_rules",
         store=True,
@@ -136,7 +132,6 @@ class BillingRun(models.Model):
     )
     journal_id = fields.Many2one(
         "account.journal",
-        string="Journal",
         compute="_compute_rules",
         store=True,
         readonly=False,
@@ -287,7 +282,7 @@ class BillingRun(models.Model):
 
     def _get_period_domain(self):
         self.ensure_one()
-        # Billing users read the scenario's date field without access to ir.model.fields.
+        # Billing users read the scenario's date field (no access to ir.model.fields).
         field = self.scenario_id.sudo().date_field_id
         if not field:
             return []
@@ -470,6 +465,7 @@ class BillingRun(models.Model):
         A failing line turns to Error with its reason and never stops or rolls
         back the others.
         """
+        # pylint: disable=broad-exception-caught
         self.ensure_one()
         lines = lines._check_before_invoicing()
         to_invoice = lines.filtered(lambda line: not line.invoice_ids)
@@ -479,7 +475,8 @@ class BillingRun(models.Model):
             with self.env.cr.savepoint():
                 self._invoice_lines(to_invoice)
             return
-        except Exception:  # noqa: BLE001 - each line is retried alone just below
+        except Exception:
+            # Each line is retried alone just below.
             _logger.info(
                 "Billing run %s: a chunk of %s lines failed, retrying line by line",
                 self.name,
@@ -489,7 +486,8 @@ class BillingRun(models.Model):
             try:
                 with self.env.cr.savepoint():
                     self._invoice_lines(line)
-            except Exception as error:  # noqa: BLE001 - reported on the line
+            except Exception as error:
+                # Reported on the line.
                 line._set_error(error)
 
     def _lock_orders(self, orders):
@@ -517,8 +515,8 @@ class BillingRun(models.Model):
         if len(locked) != len(set(ids)):
             raise UserError(message)
 
-    def _prepare_invoice_values(self, order):
-        """Invoice values a run sets on top of the sale's own (hook)."""
+    def _prepare_invoice_values(self, order):  # pylint: disable=unused-argument
+        """Invoice values a run sets on top of ``order``'s own (hook)."""
         self.ensure_one()
         values = {"invoice_date": self._get_invoice_date()}
         if self.journal_id:
@@ -658,18 +656,21 @@ class BillingRun(models.Model):
 
     def _send_lines_batched(self, lines, method):
         """Render the PDFs in batches and send them through ``account.move.send``."""
+        # pylint: disable=broad-exception-caught
         for chunk in split_every(self._get_chunk_size(), lines.ids, lines.browse):
             try:
                 with self.env.cr.savepoint():
                     self._send_invoices(chunk.invoice_ids, method)
                 chunk._set_delivered(method)
-            except Exception:  # noqa: BLE001 - each line is retried alone just below
+            except Exception:
+                # Each line is retried alone just below.
                 for line in chunk.browse(chunk.ids):
                     try:
                         with self.env.cr.savepoint():
                             self._send_invoices(line.invoice_ids, method)
                         line._set_delivered(method)
-                    except Exception as error:  # noqa: BLE001 - reported on the line
+                    except Exception as error:
+                        # Reported on the line.
                         line._set_error(error, delivery=True)
             self._commit_batch()
 
@@ -677,7 +678,9 @@ class BillingRun(models.Model):
         # Queue the emails (Odoo's mail queue sends them) instead of sending them
         # inside this transaction; the context must ride on the invoices.
         invoices = invoices.with_context(mail_notify_force_send=False)
-        self.env["account.move.send"].with_env(invoices.env)._generate_and_send_invoices(
+        self.env["account.move.send"].with_env(
+            invoices.env
+        )._generate_and_send_invoices(
             invoices, allow_raising=True, sending_methods={method}
         )
 
@@ -732,8 +735,6 @@ class BillingRun(models.Model):
     def action_export_xlsx(self):
         """The run's lines as an XLSX file, for the accountants' records."""
         self.ensure_one()
-        import xlsxwriter  # external dependency declared in the manifest
-
         output = io.BytesIO()
         workbook = xlsxwriter.Workbook(output, {"in_memory": True})
         sheet = workbook.add_worksheet(self.name[:31])

@@ -134,7 +134,9 @@ class BillingRunLine(models.Model):
                 customer=self.partner_id.display_name,
             )
         if not self.invoice_ids:
-            products = self.sale_order_ids.order_line.product_id & products_without_account
+            products = (
+                self.sale_order_ids.order_line.product_id & products_without_account
+            )
             if products:
                 return self.env._(
                     "No income account for %(products)s: set one on the product or "
@@ -159,7 +161,9 @@ class BillingRunLine(models.Model):
         if journals and all(journal.default_account_id for journal in journals):
             return self.env["product.product"]
         return self.sale_order_ids.order_line.product_id.filtered(
-            lambda product: not product.product_tmpl_id._get_product_accounts()["income"]
+            lambda product: (
+                not product.product_tmpl_id._get_product_accounts()["income"]
+            )
         )
 
     def _set_error(self, error, delivery=False):
@@ -167,7 +171,9 @@ class BillingRunLine(models.Model):
         if isinstance(error, (UserError, ValidationError)):
             message = error.args[0]
         elif isinstance(error, psycopg2.IntegrityError):
-            _logger.info("Billing run line %s refused by the database: %s", self.ids, error)
+            _logger.info(
+                "Billing run line %s refused by the database: %s", self.ids, error
+            )
             message = self.env._(
                 "The invoice could not be saved: %s", str(error).splitlines()[0]
             )

@@ -9,6 +9,11 @@ BILLING_ACTIONS = [
     ("print", "Print"),
     ("create_only", "Create Only"),
 ]
+INVOICE_DATE_MODES = [
+    ("today", "Processing Date"),
+    ("period_end", "End of the Billing Period"),
+    ("fixed", "Fixed Date"),
+]
 
 
 class BillingScenario(models.Model):
@@ -36,7 +41,6 @@ class BillingScenario(models.Model):
     )
     date_field_id = fields.Many2one(
         "ir.model.fields",
-        string="Date Field",
         required=True,
         ondelete="cascade",
         domain=[
@@ -78,11 +82,7 @@ class BillingScenario(models.Model):
         default="email",
     )
     invoice_date_mode = fields.Selection(
-        [
-            ("today", "Processing Date"),
-            ("period_end", "End of the Billing Period"),
-            ("fixed", "Fixed Date"),
-        ],
+        INVOICE_DATE_MODES,
         string="Invoice Date",
         required=True,
         default="today",
@@ -90,7 +90,6 @@ class BillingScenario(models.Model):
     invoice_date = fields.Date(string="Fixed Invoice Date")
     journal_id = fields.Many2one(
         "account.journal",
-        string="Journal",
         check_company=True,
         domain="[('type', '=', 'sale')]",
         help="Leave empty to use each sale's invoicing journal.",

@@ -60,7 +60,7 @@ class SaleOrder(models.Model):
 
     @api.model
     def _billing_run(self):
-        """The billing run invoicing these orders, from the context (or an empty one)."""
+        """The billing run invoicing these orders (context), or an empty one."""
         return self.env["billing.run"].browse(self.env.context.get("billing_run_id"))
 
     def _get_invoiceable_lines(self, final=False):

@@ -76,7 +76,7 @@ class SaleOrderLine(models.Model):
         return result
 
     def _is_billing_run_invoiceable(self):
-        """Whether a billing run invoices this line (sections and notes follow their lines)."""
+        """Whether a billing run invoices this line (sections and notes: always)."""
         self.ensure_one()
         if self.display_type or self.is_downpayment:
             return True

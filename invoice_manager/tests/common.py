@@ -62,7 +62,7 @@ class InvoiceManagerCommon(AccountTestInvoicingCommon):
     def _create_sale(
         cls, partner, order_date, lines=None, approved=True, confirm=True, **values
     ):
-        """A sale of ``partner`` dated ``order_date``: lines are (product, qty, price)."""
+        """A sale of ``partner`` on ``order_date``; lines: (product, qty, price)."""
         lines = lines or [(cls.product_service, 1.0, 100.0)]
         order = cls.env["sale.order"].create(
             {
@@ -89,6 +89,15 @@ class InvoiceManagerCommon(AccountTestInvoicingCommon):
         if approved and confirm:
             order.action_approve_for_invoicing()
         return order
+
+    @classmethod
+    def _create_mixed_sale(cls, partner, order_date):
+        """2 x 100.00 + 3 x 25.50 = 276.50 untaxed, 317.98 with 15 % tax."""
+        return cls._create_sale(
+            partner,
+            order_date,
+            [(cls.product_service, 2.0, 100.0), (cls.product_goods, 3.0, 25.5)],
+        )
 
     def _new_run(
         self,

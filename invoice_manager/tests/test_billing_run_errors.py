@@ -59,7 +59,9 @@ class TestBillingRunErrors(InvoiceManagerCommon):
     def test_missing_income_account_fails_only_that_line(self):
         categ = self.env["product.category"].create({"name": "No accounts"})
         categ.property_account_income_categ_id = False
-        self.product_gamma.write({"categ_id": categ.id, "property_account_income_id": False})
+        self.product_gamma.write(
+            {"categ_id": categ.id, "property_account_income_id": False}
+        )
         self.env["account.journal"].search(
             [("type", "=", "sale"), ("company_id", "=", self.env.company.id)]
         ).default_account_id = False
@@ -72,7 +74,9 @@ class TestBillingRunErrors(InvoiceManagerCommon):
     def _break_tax(self):
         """A 15 % tax whose tax account was deprecated: Odoo refuses to post with it."""
         broken_tax = self.tax_15.copy({"name": "Old 15%"})
-        tax_account = self.company_data["default_account_tax_sale"].copy({"code": "251999"})
+        tax_account = self.company_data["default_account_tax_sale"].copy(
+            {"code": "251999"}
+        )
         broken_tax.invoice_repartition_line_ids.filtered(
             lambda rep: rep.repartition_type == "tax"
         ).account_id = tax_account
@@ -94,7 +98,7 @@ class TestBillingRunErrors(InvoiceManagerCommon):
                 # What PostgreSQL answers to FOR UPDATE NOWAIT on a row another
                 # transaction holds, as _lock_orders reports it.
                 raise UserError(
-                    "The sale is being changed by another user or process right now"
+                    run.env._("The sale is being changed by another user or process")
                 )
             return original(run, orders)
 

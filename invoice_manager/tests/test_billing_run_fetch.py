@@ -11,11 +11,7 @@ class TestBillingRunFetch(InvoiceManagerCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.sale_alpha = cls._create_sale(
-            cls.customer_alpha,
-            date(2026, 10, 3),
-            [(cls.product_service, 2.0, 100.0), (cls.product_goods, 3.0, 25.5)],
-        )
+        cls.sale_alpha = cls._create_mixed_sale(cls.customer_alpha, date(2026, 10, 3))
         cls.sale_beta = cls._create_sale(cls.customer_beta, date(2026, 10, 31))
         cls.sale_not_approved = cls._create_sale(
             cls.customer_gamma, date(2026, 10, 15), approved=False
