@@ -222,6 +222,7 @@ elif [ -d "$REPO/tests" ]; then
     PLOG="$TEST_LOG_DIR/billing_pytest_$$.log"
     T1=$(date +%s)
     (cd "$REPO" && BILLING_REPO="$REPO" ODOO_SRC="$ODOO_SRC" VENV="$VENV" \
+        BILLING_TEST_DB="$DB" BILLING_TEST_DATA_DIR="$DATA_DIR" \
         "$PY" -m pytest tests -q -p no:cacheprovider </dev/null 2>&1) | tee "$PLOG"
     PYTEST_RC=${PIPESTATUS[0]}
     PYTEST_SECS=$(( $(date +%s) - T1 ))

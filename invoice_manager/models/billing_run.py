@@ -2,10 +2,12 @@ import base64
 import io
 import logging
 import os
+import random
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, time
+from time import sleep
 
 import psycopg2.errors
 import xlsxwriter
@@ -14,6 +16,10 @@ from dateutil.relativedelta import relativedelta
 from odoo import Command, api, fields, models, modules
 from odoo.exceptions import UserError
 from odoo.osv import expression
+from odoo.service.model import (
+    MAX_TRIES_ON_CONCURRENCY_FAILURE,
+    PG_CONCURRENCY_EXCEPTIONS_TO_RETRY,
+)
 from odoo.tools import SQL, split_every
 from odoo.tools.pdf import merge_pdf
 from odoo.tools.safe_eval import safe_eval
@@ -641,6 +647,8 @@ class BillingRun(models.Model):
                 submitted.append((future, lines.ids))
 
             yield deliver
+        # A new transaction (snapshot) sees what the workers committed.
+        self._commit_batch()
         self.env.invalidate_all()
         for future, line_ids in submitted:
             if future.exception():
@@ -650,9 +658,27 @@ class BillingRun(models.Model):
                 )
 
     def _send_lines_in_new_transaction(self, line_ids, method):
-        with self.env.registry.cursor() as cr:
-            run = self.with_env(self.env(cr=cr))
-            run._send_lines_batched(run.line_ids.browse(line_ids), method)
+        """Send in a transaction of its own, retried from scratch when it collides
+        with a concurrent one (as Odoo retries an RPC call)."""
+        for attempt in range(1, MAX_TRIES_ON_CONCURRENCY_FAILURE + 1):
+            try:
+                with self.env.registry.cursor() as cr:
+                    run = self.with_env(self.env(cr=cr))
+                    lines = run.line_ids.browse(line_ids).filtered(
+                        lambda line: line.state != "processed"
+                    )
+                    run._send_lines_batched(lines, method)
+                return
+            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+                if attempt == MAX_TRIES_ON_CONCURRENCY_FAILURE:
+                    raise
+                _logger.info(
+                    "Billing run %s: delivery collided with another transaction, "
+                    "retry %s",
+                    self.name,
+                    attempt,
+                )
+                sleep(random.uniform(0.1, 0.5 * attempt))
 
     def _send_lines_batched(self, lines, method):
         """Render the PDFs in batches and send them through ``account.move.send``."""
@@ -669,6 +695,9 @@ class BillingRun(models.Model):
                         with self.env.cr.savepoint():
                             self._send_invoices(line.invoice_ids, method)
                         line._set_delivered(method)
+                    except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+                        # Retried whole: see _send_lines_in_new_transaction.
+                        raise
                     except Exception as error:
                         # Reported on the line.
                         line._set_error(error, delivery=True)
