@@ -10,6 +10,7 @@ from datetime import datetime, time
 from time import sleep
 
 import psycopg2.errors
+import pytz
 import xlsxwriter
 from dateutil.relativedelta import relativedelta
 
@@ -294,9 +295,15 @@ class BillingRun(models.Model):
             return []
         name = field.name
         if field.ttype == "datetime":
-            start = datetime.combine(self.date_from, time.min)
-            stop = datetime.combine(self.date_to + relativedelta(days=1), time.min)
-            return [(name, ">=", start), (name, "<", stop)]
+            # The period's days are the user's (stored datetimes are UTC).
+            tz = pytz.timezone(self.env.context.get("tz") or self.env.user.tz or "UTC")
+
+            def utc(day):
+                local = tz.localize(datetime.combine(day, time.min))
+                return local.astimezone(pytz.UTC).replace(tzinfo=None)
+
+            stop = self.date_to + relativedelta(days=1)
+            return [(name, ">=", utc(self.date_from)), (name, "<", utc(stop))]
         return [(name, ">=", self.date_from), (name, "<=", self.date_to)]
 
     def _get_fetch_domain(self):
@@ -398,8 +405,9 @@ class BillingRun(models.Model):
     # ------------------------------------------------------------------
 
     def _get_chunk_size(self, line_count=0):
-        """Lines invoiced per transaction. A small run is cut in a few chunks so
-        that its PDFs render while the next chunk is invoiced."""
+        """Lines invoiced per transaction. A small run whose ``line_count`` lines
+        are rendered now is cut in a few chunks, so that the PDFs of one chunk
+        render while the next one is invoiced."""
         size = int(
             self.env["ir.config_parameter"]
             .sudo()
@@ -449,11 +457,12 @@ class BillingRun(models.Model):
             run.write(
                 {"process_date": fields.Datetime.now(), "process_uid": self.env.uid}
             )
-            queue_email = (
-                len(lines.filtered(lambda line: line.billing_action == "email"))
-                > run._get_sync_delivery_limit()
-            )
-            chunk_size = run._get_chunk_size(len(lines))
+            email_lines = lines.filtered(lambda line: line.billing_action == "email")
+            queue_email = len(email_lines) > run._get_sync_delivery_limit()
+            rendered = lines.filtered(lambda line: line.billing_action == "print")
+            if not queue_email:
+                rendered |= email_lines
+            chunk_size = run._get_chunk_size(len(rendered))
             with run._delivery_pool() as deliver:
                 for chunk in split_every(chunk_size, lines.ids, lines.browse):
                     run._process_lines(chunk)

@@ -118,3 +118,14 @@ class TestBillingRunFetch(InvoiceManagerCommon):
         invoice = self._line_of(run, order).invoice_ids
         self.assertEqual(invoice.invoice_line_ids.quantity, 4.0)
         self.assertAlmostEqual(invoice.amount_total, 46.00, places=2)
+
+    def test_period_days_are_the_users_days(self):
+        """An order taken at 23:30 on 31 October in New York is stored as
+        1 November 03:30 UTC: it belongs to October's run."""
+        order = self._create_sale(self.customer_gamma, date(2026, 10, 31))
+        order.date_order = "2026-11-01 03:30:00"
+        run = self._new_run(partner_ids=[(6, 0, self.customer_gamma.ids)])
+        run.with_context(tz="America/New_York").action_fetch()
+        self.assertIn(order, run.line_ids.sale_order_ids)
+        run.with_context(tz="UTC").action_fetch()
+        self.assertNotIn(order, run.line_ids.sale_order_ids)
