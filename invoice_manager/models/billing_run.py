@@ -817,13 +817,3 @@ class BillingRun(models.Model):
             self.env._("Delivery Channel"),
             self.env._("Error"),
         ]
-
-    def _get_form_action(self):
-        self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": self._name,
-            "res_id": self.id,
-            "view_mode": "form",
-            "target": "current",
-        }

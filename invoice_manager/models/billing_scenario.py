@@ -207,4 +207,4 @@ class BillingScenario(models.Model):
         self.ensure_one()
         run = self.env["billing.run"].create({"scenario_id": self.id})
         run.action_next()
-        return run._get_form_action()
+        return run._get_records_action()

@@ -1,0 +1,404 @@
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+JOB_INVOICE_TYPES = [
+    ("partial", "Partial"),
+    ("complete", "Complete"),
+    ("correction", "Correction"),
+]
+JOB_INVOICE_POLICIES = [
+    ("deposit", "Deposit"),
+    ("progress_summary", "Progress, Summary"),
+    ("progress_itemized", "Progress, Itemized"),
+    ("progress_itemized_grouped", "Progress, Itemized, Charges Grouped"),
+    ("final", "Complete (Final)"),
+    ("final_grouped", "Complete (Final), Charges Grouped"),
+    ("correction", "Correction"),
+    ("correction_grouped", "Correction, Charges Grouped"),
+]
+POLICY_INVOICE_TYPE = {
+    "deposit": "partial",
+    "progress_summary": "partial",
+    "progress_itemized": "partial",
+    "progress_itemized_grouped": "partial",
+    "final": "complete",
+    "final_grouped": "complete",
+    "correction": "correction",
+    "correction_grouped": "correction",
+}
+JOB_WORKFLOW_STATES = [
+    ("invoiced", "Invoiced"),
+    ("approved", "Approved"),
+    ("exported", "Exported"),
+    ("posted", "Posted"),
+]
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    job_id = fields.Many2one(
+        "billing.job",
+        index="btree_not_null",
+        copy=False,
+        readonly=True,
+        tracking=True,
+    )
+    job_invoice_type = fields.Selection(JOB_INVOICE_TYPES, copy=False, readonly=True)
+    job_invoice_policy = fields.Selection(
+        JOB_INVOICE_POLICIES, copy=False, readonly=True, string="Invoicing Policy"
+    )
+    job_workflow_state = fields.Selection(
+        JOB_WORKFLOW_STATES,
+        string="Job Invoice Status",
+        copy=False,
+        readonly=True,
+        tracking=True,
+        index="btree_not_null",
+    )
+    job_invoice_percent = fields.Float(
+        string="Policy Percent",
+        copy=False,
+        readonly=True,
+        help="Deposit: percent of the job price. Progress, Summary: cumulative "
+        "percent complete.",
+    )
+    job_invoice_amount = fields.Monetary(
+        string="Policy Amount", copy=False, readonly=True
+    )
+    job_progress_percent = fields.Float(
+        string="Job Invoiced %",
+        copy=False,
+        readonly=True,
+        digits=(16, 2),
+        help="Share of the job price invoiced once this invoice is counted.",
+    )
+    job_deposit_deducted = fields.Monetary(
+        string="Deposits Deducted", compute="_compute_job_deposit_deducted"
+    )
+    job_export_id = fields.Many2one(
+        "billing.job.export", string="Export Batch", copy=False, readonly=True
+    )
+    job_export_error = fields.Text(
+        string="Export Error", copy=False, readonly=True, tracking=True
+    )
+    job_accounting_integration = fields.Boolean(
+        related="company_id.job_accounting_integration"
+    )
+
+    @api.depends("invoice_line_ids.price_subtotal", "invoice_line_ids.job_line_kind")
+    def _compute_job_deposit_deducted(self):
+        for move in self:
+            move.job_deposit_deducted = -sum(
+                move.invoice_line_ids.filtered(
+                    lambda line: line.job_line_kind == "deposit_deduction"
+                ).mapped("price_subtotal")
+            )
+
+    # ------------------------------------------------------------------ helpers
+    def _get_job_invoice_label(self):
+        self.ensure_one()
+        if self.name and self.name != "/":
+            return self.name
+        return self.env._("Draft #%(id)s", id=self.id)
+
+    def _get_job_policy_label(self):
+        self.ensure_one()
+        return dict(JOB_INVOICE_POLICIES).get(self.job_invoice_policy, "")
+
+    def _get_job_amount_in_words(self):
+        """The total in words, in the customer's language (num2words)."""
+        self.ensure_one()
+        lang = self.partner_id.lang or self.env.lang or "en_US"
+        return self.currency_id.with_context(lang=lang).amount_to_text(
+            self.amount_total
+        )
+
+    def _is_job_invoice_delivered(self):
+        """Sent to the customer or pushed to the accounting system."""
+        self.ensure_one()
+        return self.state == "posted" and (
+            self.is_move_sent or bool(self.job_export_id)
+        )
+
+    def _check_exportable(self):
+        """Why the accounting system would reject this invoice: an empty string
+        when it can be exported (hook)."""
+        self.ensure_one()
+        errors = []
+        partner = self.commercial_partner_id
+        if self.state != "posted" or not self.name or self.name == "/":
+            errors.append(self.env._("the invoice is not approved (posted)."))
+        if not partner.vat and not partner.ref:
+            errors.append(
+                self.env._(
+                    "customer %(partner)s has neither a VAT number nor a customer "
+                    "reference: the accounting system identifies customers by one "
+                    "of them.",
+                    partner=partner.display_name,
+                )
+            )
+        lines = self.invoice_line_ids.filtered(
+            lambda line: line.display_type == "product"
+        )
+        if lines.filtered(lambda line: not line.account_id.code):
+            errors.append(self.env._("an invoice line has no account code."))
+        return "\n".join(errors)
+
+    def _get_job_export_locked_fields(self):
+        """Fields an exported invoice refuses to change (hook)."""
+        return {
+            "partner_id",
+            "commercial_partner_id",
+            "invoice_date",
+            "date",
+            "invoice_date_due",
+            "invoice_line_ids",
+            "line_ids",
+            "ref",
+            "name",
+            "currency_id",
+            "journal_id",
+            "fiscal_position_id",
+            "invoice_payment_term_id",
+            "payment_reference",
+            "state",
+            "move_type",
+            "job_id",
+            "job_invoice_type",
+            "job_invoice_policy",
+            "job_export_id",
+        }
+
+    def _check_job_export_lock(self, field_names=None):
+        exported = self.filtered("job_export_id")
+        if not exported:
+            return
+        if field_names is not None:
+            locked = set(field_names) & self._get_job_export_locked_fields()
+            if not locked:
+                return
+        raise UserError(
+            self.env._(
+                "Invoice %(invoices)s was exported to the accounting system "
+                "(batch %(batch)s): it can no longer be changed. Issue a correction "
+                "invoice instead.",
+                invoices=", ".join(exported.mapped("name")),
+                batch=", ".join(exported.job_export_id.mapped("name")),
+            )
+        )
+
+    def _check_job_invoice_backdating(self, invoice_date=None):
+        """Refuse a job invoice dated before today minus the company's
+        backdating days; ``invoice_date`` checks a date about to be written."""
+        for move in self.filtered("job_id"):
+            date = invoice_date or move.invoice_date
+            if not date or move.state == "cancel":
+                continue
+            days = move.company_id.job_invoice_backdating_days
+            today = fields.Date.context_today(move)
+            limit = today - timedelta(days=max(days, 0))
+            if date < limit:
+                raise UserError(
+                    self.env._(
+                        "The invoice date %(date)s of job %(job)s is too far in the "
+                        "past: job invoices may be backdated by %(days)s day(s) at "
+                        "most, to %(limit)s. Change the invoice date, or ask a "
+                        "manager to change the backdating setting.",
+                        date=date,
+                        job=move.job_id.name,
+                        days=days,
+                        limit=limit,
+                    )
+                )
+
+    def _check_job_invoice_allowed(self):
+        """The job's status must allow the invoice type (product document)."""
+        for move in self.filtered("job_id"):
+            job = move.job_id
+            if move.job_invoice_type == "correction":
+                continue
+            if job.state == "billed":
+                raise UserError(
+                    self.env._(
+                        "Job %(job)s is billed: it takes only correction invoices.",
+                        job=job.name,
+                    )
+                )
+            if move.job_invoice_type == "complete":
+                if job.state != "closed":
+                    raise UserError(
+                        self.env._(
+                            "A complete (final) invoice can only be issued for a "
+                            "closed job: close job %(job)s first.",
+                            job=job.name,
+                        )
+                    )
+                others = job._get_complete_invoices() - move
+                if others:
+                    raise UserError(
+                        self.env._(
+                            "Job %(job)s already has a complete invoice "
+                            "(%(invoice)s): there is only one per job.",
+                            job=job.name,
+                            invoice=others[0]._get_job_invoice_label(),
+                        )
+                    )
+
+    def _check_job_invoice_approval(self):
+        to_approve = self.filtered(
+            lambda m: m.job_id and m.company_id.job_accounting_integration
+        )
+        if (
+            to_approve
+            and not self.env.su
+            and not self.env.user.has_group("job_billing.group_job_billing_manager")
+        ):
+            raise UserError(
+                self.env._(
+                    "With the accounting integration, job invoices are approved by a "
+                    "Job Billing Manager: you cannot approve %(invoices)s.",
+                    invoices=", ".join(m._get_job_invoice_label() for m in to_approve),
+                )
+            )
+
+    # ------------------------------------------------------------------ ORM
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("job_id"):
+                vals.setdefault("job_workflow_state", "invoiced")
+                if vals.get("job_invoice_policy"):
+                    vals.setdefault(
+                        "job_invoice_type",
+                        POLICY_INVOICE_TYPE[vals["job_invoice_policy"]],
+                    )
+        moves = super().create(vals_list)
+        job_moves = moves.filtered("job_id")
+        if job_moves:
+            job_moves._check_job_invoice_allowed()
+            job_moves._check_job_invoice_backdating()
+        return moves
+
+    def write(self, vals):
+        self._check_job_export_lock(vals)
+        if vals.get("invoice_date"):
+            self.filtered(
+                lambda m: m.job_id and m.state == "draft"
+            )._check_job_invoice_backdating(fields.Date.to_date(vals["invoice_date"]))
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_job_exported(self):
+        self._check_job_export_lock()
+
+    def _post(self, soft=True):
+        job_moves = self.filtered("job_id")
+        if job_moves:
+            job_moves._check_job_invoice_allowed()
+            job_moves._check_job_invoice_approval()
+            job_moves._check_job_invoice_backdating()
+        posted = super()._post(soft=soft)
+        posted_jobs = posted.filtered("job_id")
+        if posted_jobs:
+            for integration, moves in posted_jobs.grouped(
+                lambda m: m.company_id.job_accounting_integration
+            ).items():
+                moves.write(
+                    {
+                        "job_workflow_state": "approved" if integration else "posted",
+                        "job_export_error": False,
+                    }
+                )
+            complete = posted_jobs.filtered(lambda m: m.job_invoice_type == "complete")
+            if complete:
+                complete.job_id.write({"state": "billed"})
+        return posted
+
+    def button_draft(self):
+        self._check_job_export_lock()
+        res = super().button_draft()
+        job_moves = self.filtered("job_id")
+        if job_moves:
+            job_moves.write({"job_workflow_state": "invoiced"})
+            billed_jobs = job_moves.filtered(
+                lambda m: m.job_invoice_type == "complete"
+            ).job_id.filtered(lambda job: job.state == "billed")
+            billed_jobs.write({"state": "closed"})
+        return res
+
+    # ------------------------------------------------------------------ actions
+    def action_job_approve(self):
+        """Approve job invoices for the accounting export (posts them)."""
+        moves = self.filtered(lambda m: m.job_id and m.state == "draft")
+        if not moves:
+            raise UserError(self.env._("Select draft job invoices to approve."))
+        moves._check_job_invoice_approval()
+        moves.action_post()
+        return True
+
+    def action_job_mark_posted(self):
+        """The accounting system recorded the exported invoices."""
+        not_exported = self.filtered(lambda m: m.job_workflow_state != "exported")
+        if not_exported:
+            raise UserError(
+                self.env._(
+                    "Only exported job invoices can be marked as posted: "
+                    "%(invoices)s is not exported.",
+                    invoices=", ".join(
+                        m._get_job_invoice_label() for m in not_exported
+                    ),
+                )
+            )
+        self._check_job_invoice_approval()
+        self.write({"job_workflow_state": "posted"})
+        return True
+
+    def action_mark_posted(self):
+        return self.action_job_mark_posted()
+
+    def action_job_retry_export(self):
+        failed = self.filtered(
+            lambda m: m.job_workflow_state == "approved" and m.job_export_error
+        )
+        if not failed:
+            raise UserError(self.env._("There is no failed export to retry."))
+        batch = self.env["billing.job.export"]._export_moves(failed)
+        return batch._get_records_action()
+
+    def action_job_print_invoices(self):
+        """All selected invoices in one PDF."""
+        moves = self.filtered(lambda m: m.is_invoice(include_receipts=True))
+        if not moves:
+            raise UserError(self.env._("Select customer invoices to print."))
+        return self.env.ref("account.account_invoices").report_action(moves)
+
+    def action_job_open(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "billing.job",
+            "res_id": self.job_id.id,
+            "view_mode": "form",
+        }
+
+    def _regenerate_job_invoice(self):
+        """Rebuild a draft job invoice from its job card as it is now."""
+        self.ensure_one()
+        if self.state != "draft":
+            raise UserError(self.env._("Only a draft invoice can be regenerated."))
+        wizard = self.env["billing.job.invoice"].create(
+            {
+                "job_id": self.job_id.id,
+                "policy": self.job_invoice_policy,
+                "percent": self.job_invoice_percent,
+                "amount": self.job_invoice_amount
+                if self.job_invoice_policy == "deposit"
+                else 0.0,
+                "partner_id": self.partner_id.id,
+                "invoice_date": self.invoice_date,
+            }
+        )
+        wizard._regenerate(self)

@@ -1,0 +1,182 @@
+from collections import defaultdict
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+
+class BillingJobInvoiceable(models.Model):
+    _name = "billing.job.invoiceable"
+    _description = "Job Invoiceable"
+    _order = "job_id, source desc, sequence, id"
+
+    job_id = fields.Many2one(
+        "billing.job", required=True, ondelete="cascade", index=True
+    )
+    company_id = fields.Many2one(related="job_id.company_id", store=True)
+    currency_id = fields.Many2one(related="job_id.currency_id")
+    sequence = fields.Integer(default=10)
+    source = fields.Selection(
+        [("order_item", "Order Item"), ("charge", "Job Charge")],
+        required=True,
+        default="charge",
+    )
+    sale_line_id = fields.Many2one(
+        "sale.order.line", string="Sale Order Line", ondelete="set null", index=True
+    )
+    charge_category = fields.Selection(
+        [
+            ("labour", "Labour"),
+            ("materials", "Materials"),
+            ("expenses", "Expenses"),
+            ("other", "Other"),
+        ],
+        help="Job charges only: invoices with charges grouped bill one line per "
+        "category.",
+    )
+    name = fields.Char(
+        string="Description",
+        compute="_compute_name",
+        store=True,
+        precompute=True,
+        readonly=False,
+        required=True,
+    )
+    product_id = fields.Many2one("product.product", required=True)
+    quantity = fields.Float(default=1.0, digits="Product Unit of Measure")
+    price_unit = fields.Float(
+        string="Unit Price",
+        compute="_compute_price_unit",
+        store=True,
+        precompute=True,
+        readonly=False,
+        digits="Product Price",
+    )
+    amount = fields.Monetary(
+        compute="_compute_amount",
+        store=True,
+        precompute=True,
+        help="Untaxed quantity x unit price.",
+    )
+    allocation_ids = fields.One2many(
+        "billing.job.allocation", "invoiceable_id", string="Invoice Lines"
+    )
+    qty_invoiced = fields.Float(
+        string="Invoiced Qty",
+        compute="_compute_invoiced",
+        digits="Product Unit of Measure",
+    )
+    amount_invoiced = fields.Monetary(string="Invoiced", compute="_compute_invoiced")
+    qty_to_invoice = fields.Float(
+        string="Qty to Invoice",
+        compute="_compute_invoiced",
+        digits="Product Unit of Measure",
+    )
+    amount_to_invoice = fields.Monetary(
+        string="To Invoice", compute="_compute_invoiced"
+    )
+    amount_corrected = fields.Monetary(string="Corrected", compute="_compute_invoiced")
+
+    _sql_constraints = [
+        (
+            "charge_category_required",
+            "CHECK(source != 'charge' OR charge_category IS NOT NULL)",
+            "A job charge needs a charge category.",
+        ),
+    ]
+
+    @api.depends("product_id")
+    def _compute_name(self):
+        for item in self:
+            if item.product_id and not item.name:
+                item.name = item.product_id.display_name
+
+    @api.depends("product_id")
+    def _compute_price_unit(self):
+        for item in self:
+            if item.product_id and not item.price_unit:
+                item.price_unit = item.product_id.lst_price
+
+    @api.depends("quantity", "price_unit", "currency_id")
+    def _compute_amount(self):
+        for item in self:
+            amount = item.quantity * item.price_unit
+            item.amount = item.currency_id.round(amount) if item.currency_id else amount
+
+    def _get_invoiced_allocation_domain(self):
+        return [
+            ("invoiceable_id", "in", self._origin.ids),
+            ("move_id.state", "!=", "cancel"),
+        ]
+
+    @api.depends(
+        "quantity", "amount", "allocation_ids.amount", "allocation_ids.move_id.state"
+    )
+    def _compute_invoiced(self):
+        totals = defaultdict(float)
+        if self._origin.ids:
+            groups = self.env["billing.job.allocation"]._read_group(
+                self._get_invoiced_allocation_domain(),
+                ["invoiceable_id", "is_correction"],
+                ["quantity:sum", "amount:sum"],
+            )
+            for item, is_correction, quantity, amount in groups:
+                if is_correction:
+                    totals[item.id, "corrected"] += amount
+                else:
+                    totals[item.id, "qty"] += quantity
+                    totals[item.id, "amount"] += amount
+        for item in self:
+            key = item._origin.id
+            item.qty_invoiced = totals[key, "qty"]
+            item.amount_invoiced = totals[key, "amount"]
+            item.amount_corrected = totals[key, "corrected"]
+            item.qty_to_invoice = item.quantity - item.qty_invoiced
+            item.amount_to_invoice = item.amount - item.amount_invoiced
+
+    @api.constrains("quantity", "price_unit")
+    def _check_quantity_invoiced(self):
+        for item in self:
+            if item.allocation_ids and item.quantity < item.qty_invoiced:
+                raise ValidationError(
+                    self.env._(
+                        "%(item)s: %(qty)s already invoiced, the quantity cannot be "
+                        "lower.",
+                        item=item.name,
+                        qty=item.qty_invoiced,
+                    )
+                )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        self.env["billing.job"].browse(
+            {vals["job_id"] for vals in vals_list if vals.get("job_id")}
+        )._check_editable()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self.job_id._check_editable()
+        res = super().write(vals)
+        if "job_id" in vals:
+            self.job_id._check_editable()
+        return res
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_invoiced(self):
+        self.job_id._check_editable()
+        invoiced = self.filtered(
+            lambda i: i.allocation_ids.filtered(lambda a: a.move_id.state != "cancel")
+        )
+        if invoiced:
+            raise UserError(
+                self.env._(
+                    "%(items)s already invoiced: an invoiced item cannot be deleted.",
+                    items=", ".join(invoiced.mapped("name")),
+                )
+            )
+
+    def _get_group_key(self, grouped):
+        """Invoice line group: order items always alone; charges by category."""
+        self.ensure_one()
+        if grouped and self.source == "charge":
+            return ("charge", self.charge_category)
+        return ("item", self.id)

@@ -1,0 +1,133 @@
+from odoo import Command
+
+from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+
+
+class JobBillingCommon(AccountTestInvoicingCommon):
+    """Customers, products and jobs built by the tests (no demo data).
+
+    Job prices are untaxed; every product carries the company's 15 % sale tax
+    (Odoo's generic chart), which is also the company's default sale tax used
+    on deposit and progress lines: 100.00 untaxed is 115.00 to invoice.
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env.user.groups_id |= cls.env.ref("job_billing.group_job_billing_manager")
+        cls.tax_15 = cls.tax_sale_a
+        cls.company = cls.company_data["company"]
+        cls.company.account_sale_tax_id = cls.tax_15
+        cls.customer = cls.env["res.partner"].create(
+            {
+                "name": "Nordic Heating Ltd",
+                "email": "ap@nordic-heating.test",
+                "vat": "BE0477472701",
+                "ref": "C-1001",
+            }
+        )
+        cls.product_heat_pump = cls._create_product(
+            name="Heat pump unit", lst_price=6000.0, type="consu"
+        )
+        cls.product_boiler = cls._create_product(
+            name="Condensing boiler", lst_price=1200.0, type="consu"
+        )
+        cls.product_installer = cls._create_product(
+            name="Installer hours", lst_price=80.0, type="service"
+        )
+        cls.product_engineer = cls._create_product(
+            name="Engineer hours", lst_price=100.0, type="service"
+        )
+        cls.product_pipe = cls._create_product(
+            name="Copper pipe (m)", lst_price=12.5, type="consu"
+        )
+        cls.product_travel = cls._create_product(
+            name="Travel expenses", lst_price=60.0, type="service"
+        )
+
+    @classmethod
+    def _create_sale(cls, partner, lines):
+        """A confirmed sale: lines are (product, quantity, unit price)."""
+        order = cls.env["sale.order"].create(
+            {
+                "partner_id": partner.id,
+                "order_line": [
+                    Command.create(
+                        {
+                            "product_id": product.id,
+                            "product_uom_qty": qty,
+                            "price_unit": price,
+                        }
+                    )
+                    for product, qty, price in lines
+                ],
+            }
+        )
+        order.action_confirm()
+        return order
+
+    @classmethod
+    def _create_job(cls, charges=(), orders=None, partner=None, **values):
+        """A job with job charges (category, product, quantity, unit price)."""
+        return cls.env["billing.job"].create(
+            {
+                "partner_id": (partner or cls.customer).id,
+                "sale_order_ids": [Command.set(orders.ids)] if orders else [],
+                "invoiceable_ids": [
+                    Command.create(
+                        {
+                            "source": "charge",
+                            "charge_category": category,
+                            "product_id": product.id,
+                            "quantity": qty,
+                            "price_unit": price,
+                        }
+                    )
+                    for category, product, qty, price in charges
+                ],
+                **values,
+            }
+        )
+
+    @classmethod
+    def _create_repair_job(cls):
+        """Time and material: 10 h installer x 80.00 + 20 m pipe x 12.50,
+        1,050.00 untaxed."""
+        return cls._create_job(
+            charges=[
+                ("labour", cls.product_installer, 10, 80.0),
+                ("materials", cls.product_pipe, 20, 12.5),
+            ],
+        )
+
+    def _invoice(self, job, policy, quantities=None, post=False, **values):
+        """Create a job invoice with ``policy``; ``quantities`` sets the
+        wizard's quantity per invoiceable ({invoiceable: quantity})."""
+        wizard = self.env["billing.job.invoice"].create(
+            {"job_id": job.id, "policy": policy, **values}
+        )
+        if quantities is not None:
+            for line in wizard.line_ids:
+                line.quantity = quantities.get(line.invoiceable_id, 0.0)
+        move = wizard._create_invoice()
+        if post:
+            move.action_post()
+        return move
+
+    @classmethod
+    def _item(cls, job, product):
+        return job.invoiceable_ids.filtered(lambda i: i.product_id == product)
+
+    def assertMoney(self, move, untaxed, tax, total):
+        self.assertAlmostEqual(move.amount_untaxed, untaxed, places=2)
+        self.assertAlmostEqual(move.amount_tax, tax, places=2)
+        self.assertAlmostEqual(move.amount_total, total, places=2)
+
+    def _lines(self, move):
+        """[(label, job_line_kind, untaxed subtotal)] of the invoice lines."""
+        return [
+            (line.name, line.job_line_kind, round(line.price_subtotal, 2))
+            for line in move.invoice_line_ids.sorted(
+                lambda line: (line.sequence, line.id)
+            )
+        ]

@@ -1,0 +1,567 @@
+from collections import defaultdict
+
+from odoo import Command, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import float_compare, float_is_zero
+
+from ..models.account_move import JOB_INVOICE_POLICIES, POLICY_INVOICE_TYPE
+
+ITEMIZED_POLICIES = (
+    "progress_itemized",
+    "progress_itemized_grouped",
+    "final",
+    "final_grouped",
+    "correction",
+    "correction_grouped",
+)
+GROUPED_POLICIES = ("progress_itemized_grouped", "final_grouped", "correction_grouped")
+
+
+class BillingJobInvoice(models.TransientModel):
+    """Create one invoice of a job with one of the eight invoicing policies."""
+
+    _name = "billing.job.invoice"
+    _description = "Create a Job Invoice"
+
+    job_id = fields.Many2one("billing.job", required=True, ondelete="cascade")
+    company_id = fields.Many2one(related="job_id.company_id")
+    currency_id = fields.Many2one(related="job_id.currency_id")
+    job_state = fields.Selection(related="job_id.state")
+    policy = fields.Selection(JOB_INVOICE_POLICIES, required=True, default="deposit")
+    invoice_type = fields.Selection(
+        [
+            ("partial", "Partial"),
+            ("complete", "Complete"),
+            ("correction", "Correction"),
+        ],
+        compute="_compute_invoice_type",
+    )
+    percent = fields.Float(
+        digits=(16, 2),
+        help="Deposit: percent of the suggested job price (when no amount is "
+        "given). Progress, Summary: cumulative percent of the job complete.",
+    )
+    amount = fields.Monetary(
+        help="Deposit: untaxed amount of the deposit. Correction: an untaxed "
+        "amount to correct, on one line labelled with the reason; negative "
+        "for a credit.",
+    )
+    reason = fields.Char(help="Correction: why (error, credit, discount...).")
+    partner_id = fields.Many2one(
+        "res.partner",
+        string="Invoice To",
+        compute="_compute_partner_id",
+        store=True,
+        precompute=True,
+        readonly=False,
+        required=True,
+    )
+    invoice_date = fields.Date(
+        help="Leave empty to date the invoice when it is posted."
+    )
+    line_ids = fields.One2many(
+        "billing.job.invoice.line",
+        "wizard_id",
+        string="Lines",
+        compute="_compute_line_ids",
+        store=True,
+        readonly=False,
+    )
+    suggested_price = fields.Monetary(related="job_id.suggested_price")
+    job_amount_invoiced = fields.Monetary(related="job_id.amount_invoiced")
+    job_deposit_balance = fields.Monetary(related="job_id.deposit_balance")
+    job_amount_to_invoice = fields.Monetary(related="job_id.amount_to_invoice")
+    amount_preview = fields.Monetary(
+        string="Untaxed Amount of the Invoice", compute="_compute_amount_preview"
+    )
+    preview_error = fields.Char(compute="_compute_amount_preview")
+
+    @api.depends("policy")
+    def _compute_invoice_type(self):
+        for wizard in self:
+            wizard.invoice_type = POLICY_INVOICE_TYPE.get(wizard.policy)
+
+    @api.depends("job_id")
+    def _compute_partner_id(self):
+        for wizard in self:
+            wizard.partner_id = wizard.job_id.partner_id
+
+    @api.depends("job_id", "policy")
+    def _compute_line_ids(self):
+        for wizard in self:
+            commands = [Command.clear()]
+            if wizard.policy in ITEMIZED_POLICIES:
+                commands += [
+                    Command.create(values)
+                    for values in wizard._prepare_wizard_lines_values()
+                ]
+            wizard.line_ids = commands
+
+    def _prepare_wizard_lines_values(self):
+        """The invoiceables the user may bill, with suggested quantities."""
+        self.ensure_one()
+        values = []
+        is_correction = self.policy.startswith("correction")
+        for item in self.job_id.invoiceable_ids:
+            remaining = item.qty_to_invoice
+            if not is_correction and float_is_zero(remaining, precision_digits=6):
+                continue
+            values.append(
+                {
+                    "invoiceable_id": item.id,
+                    "quantity": 0.0 if is_correction else remaining,
+                    "price_unit": item.price_unit,
+                }
+            )
+        return values
+
+    @api.depends(
+        "policy",
+        "percent",
+        "amount",
+        "reason",
+        "line_ids.quantity",
+        "line_ids.price_unit",
+    )
+    def _compute_amount_preview(self):
+        for wizard in self:
+            wizard.preview_error = False
+            wizard.amount_preview = 0.0
+            if not wizard.job_id:
+                continue
+            try:
+                lines = wizard._prepare_invoice_line_values()
+            except UserError as error:
+                wizard.preview_error = error.args[0]
+                continue
+            wizard.amount_preview = sum(
+                line["quantity"] * line["price_unit"] for line in lines
+            )
+
+    # ------------------------------------------------------------------ checks
+    def _check_policy_allowed(self):
+        self.ensure_one()
+        job = self.job_id
+        if self.invoice_type not in job._get_allowed_invoice_types():
+            if job.state == "billed":
+                message = self.env._(
+                    "Job %(job)s is billed: it takes only correction invoices.",
+                    job=job.name,
+                )
+            elif self.invoice_type == "complete" and job.state != "closed":
+                message = self.env._(
+                    "A complete (final) invoice can only be issued for a closed "
+                    "job: close job %(job)s first.",
+                    job=job.name,
+                )
+            else:
+                message = self.env._(
+                    "Job %(job)s already has a complete invoice: there is only one "
+                    "per job.",
+                    job=job.name,
+                )
+            raise UserError(message)
+
+    # ------------------------------------------------------------------ lines
+    def _get_fiscal_position(self):
+        return (
+            self.env["account.fiscal.position"]
+            .with_company(self.company_id)
+            ._get_fiscal_position(self.partner_id)
+        )
+
+    def _get_default_taxes(self):
+        """Taxes of summary and deposit lines: the company's default sale tax."""
+        return self._get_fiscal_position().map_tax(self.company_id.account_sale_tax_id)
+
+    def _prepare_line(self, kind, name, price_unit, quantity=1.0, **values):
+        return {
+            "name": name,
+            "quantity": quantity,
+            "price_unit": price_unit,
+            "job_line_kind": kind,
+            **values,
+        }
+
+    def _prepare_summary_line(self, kind, name, amount, product):
+        return self._prepare_line(
+            kind,
+            name,
+            amount,
+            product_id=product.id,
+            tax_ids=[Command.set(self._get_default_taxes().ids)],
+        )
+
+    def _get_deposit_amount(self):
+        job = self.job_id
+        if self.amount:
+            return self.currency_id.round(self.amount)
+        return self.currency_id.round(job.suggested_price * self.percent / 100.0)
+
+    def _prepare_deposit_lines(self):
+        job = self.job_id
+        amount = self._get_deposit_amount()
+        if self.currency_id.compare_amounts(amount, 0.0) <= 0:
+            raise UserError(
+                self.env._("Enter the deposit as a positive amount or percent.")
+            )
+        room = job.amount_to_invoice - job.deposit_balance
+        if self.currency_id.compare_amounts(amount, room) > 0:
+            raise UserError(
+                self.env._(
+                    "A deposit of %(amount).2f would exceed what remains to invoice "
+                    "on job %(job)s (%(room).2f after the deposits not yet "
+                    "balanced).",
+                    amount=amount,
+                    job=job.name,
+                    room=room,
+                )
+            )
+        name = self.env._("Deposit for job %(job)s", job=job.name)
+        if not self.amount and self.percent:
+            name = self.env._(
+                "Deposit for job %(job)s: %(percent)s%% of %(price).2f",
+                job=job.name,
+                percent=f"{self.percent:g}",
+                price=job.suggested_price,
+            )
+        product = self.company_id._get_job_deposit_product()
+        return [self._prepare_summary_line("deposit", name, amount, product)]
+
+    def _prepare_deposit_deduction_lines(self, billed, final=False):
+        """Deduct deposit: in proportion to the share of the job price billed,
+        or, on the final invoice, whatever deposit remains."""
+        job = self.job_id
+        balance = job.deposit_balance
+        if final:
+            deduction = balance
+        elif job.suggested_price:
+            deduction = min(
+                balance,
+                self.currency_id.round(
+                    job.deposit_invoiced * billed / job.suggested_price
+                ),
+            )
+        else:
+            deduction = 0.0
+        if self.currency_id.compare_amounts(deduction, 0.0) <= 0:
+            return []
+        product = self.company_id._get_job_deposit_product()
+        name = self.env._("Less deposit received (job %(job)s)", job=job.name)
+        return [
+            self._prepare_summary_line("deposit_deduction", name, -deduction, product)
+        ]
+
+    def _prepare_progress_summary_lines(self):
+        job = self.job_id
+        if not 0 < self.percent <= 100:
+            raise UserError(
+                self.env._("Enter the percent complete, between 0 and 100.")
+            )
+        target = self.currency_id.round(job.suggested_price * self.percent / 100.0)
+        amount = target - job.amount_invoiced
+        if self.currency_id.compare_amounts(amount, 0.0) <= 0:
+            raise UserError(
+                self.env._(
+                    "Nothing to bill: %(invoiced).2f of job %(job)s is already "
+                    "invoiced, %(percent)s%% of its price is %(target).2f.",
+                    invoiced=job.amount_invoiced,
+                    job=job.name,
+                    percent=f"{self.percent:g}",
+                    target=target,
+                )
+            )
+        name = self.env._(
+            "Progress billing, %(percent)s%% of the job %(job)s",
+            percent=f"{self.percent:g}",
+            job=job.name,
+        )
+        product = self.company_id._get_job_progress_product()
+        lines = [self._prepare_summary_line("progress", name, amount, product)]
+        return lines + self._prepare_deposit_deduction_lines(amount)
+
+    def _get_itemized_quantities(self):
+        """{invoiceable: quantity} to bill with a progress policy, checked."""
+        quantities = {}
+        for line in self.line_ids:
+            item = line.invoiceable_id
+            if float_is_zero(line.quantity, precision_digits=6):
+                continue
+            if line.quantity < 0 or (
+                float_compare(line.quantity, item.qty_to_invoice, precision_digits=6)
+                > 0
+            ):
+                raise UserError(
+                    self.env._(
+                        "%(item)s: %(qty)s cannot be billed, %(remaining)s remain "
+                        "to invoice.",
+                        item=item.name,
+                        qty=line.quantity,
+                        remaining=item.qty_to_invoice,
+                    )
+                )
+            quantities[item] = quantities.get(item, 0.0) + line.quantity
+        if not quantities:
+            raise UserError(self.env._("Enter the quantities done to invoice."))
+        return quantities
+
+    def _prepare_invoiceable_lines(self, billed, grouped, kind="invoiceable"):
+        """Invoice lines for ``billed``: [(invoiceable, quantity, price_unit)];
+        charges grouped by category (and taxes) when ``grouped``."""
+        groups = defaultdict(list)
+        for item, quantity, price_unit in billed:
+            taxes = item.product_id.taxes_id.filtered(
+                lambda tax: tax.company_id in self.company_id.parent_ids
+            )
+            key = item._get_group_key(grouped) + (tuple(taxes.ids),)
+            groups[key].append((item, quantity, price_unit))
+        lines = []
+        for key, members in groups.items():
+            if key[0] == "item":
+                lines.append(self._prepare_item_line(kind, *members[0]))
+            else:
+                taxes = self.env["account.tax"].browse(key[-1])
+                lines.append(self._prepare_grouped_line(kind, key[1], members, taxes))
+        return lines
+
+    def _prepare_allocation(self, item, quantity, price_unit):
+        return Command.create(
+            {
+                "invoiceable_id": item.id,
+                "quantity": quantity,
+                "amount": self.currency_id.round(quantity * price_unit),
+            }
+        )
+
+    def _prepare_item_line(self, kind, item, quantity, price_unit):
+        """One invoiceable on its own line: its product, taxes and account."""
+        values = self._prepare_line(
+            kind,
+            item.name,
+            price_unit,
+            quantity=quantity,
+            product_id=item.product_id.id,
+            job_allocation_ids=[self._prepare_allocation(item, quantity, price_unit)],
+        )
+        if item.sale_line_id and kind == "invoiceable":
+            values["sale_line_ids"] = [Command.link(item.sale_line_id.id)]
+        return values
+
+    def _prepare_grouped_line(self, kind, category, members, taxes):
+        """Job charges of one category (and taxes) on one line."""
+        fiscal_position = self._get_fiscal_position()
+        categories = dict(
+            self.env["billing.job.invoiceable"]._fields["charge_category"].selection
+        )
+        values = self._prepare_line(
+            kind,
+            categories[category],
+            sum(
+                self.currency_id.round(quantity * price_unit)
+                for _item, quantity, price_unit in members
+            ),
+            job_allocation_ids=[
+                self._prepare_allocation(*member) for member in members
+            ],
+            tax_ids=[Command.set(fiscal_position.map_tax(taxes).ids)],
+        )
+        accounts = members[0][0].product_id.product_tmpl_id.get_product_accounts(
+            fiscal_pos=fiscal_position
+        )
+        if accounts.get("income"):
+            values["account_id"] = accounts["income"].id
+        return values
+
+    def _prepare_progress_itemized_lines(self, grouped=False):
+        billed = [
+            (item, quantity, item.price_unit)
+            for item, quantity in self._get_itemized_quantities().items()
+        ]
+        lines = self._prepare_invoiceable_lines(billed, grouped)
+        amount = sum(line["quantity"] * line["price_unit"] for line in lines)
+        return lines + self._prepare_deposit_deduction_lines(amount)
+
+    def _prepare_progress_itemized_grouped_lines(self):
+        return self._prepare_progress_itemized_lines(grouped=True)
+
+    def _prepare_final_lines(self, grouped=False):
+        """Everything left to reach the suggested price: the invoiceables'
+        remaining quantities, less summary progress billing already invoiced,
+        plus the fixed price adjustment, less the deposits not yet balanced."""
+        job = self.job_id
+        billed = [
+            (item, item.qty_to_invoice, item.price_unit)
+            for item in job.invoiceable_ids
+            if not float_is_zero(item.qty_to_invoice, precision_digits=6)
+        ]
+        lines = self._prepare_invoiceable_lines(billed, grouped)
+        totals = job._get_invoiced_totals()
+        progress = totals[job.id, "progress"]
+        product = self.company_id._get_job_progress_product()
+        if not self.currency_id.is_zero(progress):
+            name = self.env._("Less progress billing already invoiced")
+            lines.append(
+                self._prepare_summary_line("progress", name, -progress, product)
+            )
+        itemized = sum(line["quantity"] * line["price_unit"] for line in lines)
+        adjustment = self.currency_id.round(job.amount_to_invoice - itemized)
+        if not self.currency_id.is_zero(adjustment):
+            name = self.env._(
+                "Fixed price adjustment (job price %(price).2f)",
+                price=job.suggested_price,
+            )
+            lines.append(
+                self._prepare_summary_line("adjustment", name, adjustment, product)
+            )
+        lines += self._prepare_deposit_deduction_lines(0.0, final=True)
+        if not lines:
+            raise UserError(
+                self.env._("Nothing is left to invoice on job %(job)s.", job=job.name)
+            )
+        return lines
+
+    def _prepare_final_grouped_lines(self):
+        return self._prepare_final_lines(grouped=True)
+
+    def _prepare_correction_lines(self, grouped=False):
+        if not self.reason:
+            raise UserError(self.env._("Give the reason of the correction."))
+        billed = [
+            (line.invoiceable_id, line.quantity, line.price_unit)
+            for line in self.line_ids
+            if not float_is_zero(line.quantity * line.price_unit, precision_digits=6)
+        ]
+        lines = self._prepare_invoiceable_lines(billed, grouped, kind="correction")
+        for line in lines:
+            line["name"] = f"{line['name']} - {self.reason}"
+        if not self.currency_id.is_zero(self.amount):
+            product = self.company_id._get_job_progress_product()
+            name = self.env._("Correction: %(reason)s", reason=self.reason)
+            lines.append(
+                self._prepare_summary_line("correction", name, self.amount, product)
+            )
+        if not lines:
+            raise UserError(
+                self.env._(
+                    "Enter the quantities or the amount to correct (negative for a "
+                    "credit)."
+                )
+            )
+        return lines
+
+    def _prepare_correction_grouped_lines(self):
+        return self._prepare_correction_lines(grouped=True)
+
+    def _prepare_invoice_line_values(self):
+        """The invoice lines of the chosen policy, signed as for an invoice."""
+        self.ensure_one()
+        return getattr(self, f"_prepare_{self.policy}_lines")()
+
+    def _prepare_invoice_values(self, lines):
+        self.ensure_one()
+        job = self.job_id
+        move_type = "out_invoice"
+        total = sum(line["quantity"] * line["price_unit"] for line in lines)
+        if self.invoice_type == "correction" and total < 0:
+            move_type = "out_refund"
+            for line in lines:
+                # credit note lines are positive; allocations keep the sign
+                if line["quantity"] < 0:
+                    line["quantity"] = -line["quantity"]
+                else:
+                    line["price_unit"] = -line["price_unit"]
+        billed = total if self.invoice_type != "correction" else 0.0
+        deposits = sum(
+            line["quantity"] * line["price_unit"]
+            for line in lines
+            if line["job_line_kind"] in ("deposit", "deposit_deduction")
+        )
+        price_billed = job.amount_invoiced + billed - deposits
+        origin = ", ".join([job.name] + job.sale_order_ids.mapped("name"))
+        return {
+            "move_type": move_type,
+            "partner_id": self.partner_id.id,
+            "invoice_date": self.invoice_date,
+            "invoice_origin": origin,
+            "ref": self.reason if self.invoice_type == "correction" else False,
+            "job_id": job.id,
+            "job_invoice_type": self.invoice_type,
+            "job_invoice_policy": self.policy,
+            "job_invoice_percent": self.percent,
+            "job_invoice_amount": self.amount,
+            "job_progress_percent": 100.0 * price_billed / job.suggested_price
+            if job.suggested_price
+            else 0.0,
+            "invoice_line_ids": [Command.create(line) for line in lines],
+        }
+
+    # ------------------------------------------------------------------ actions
+    def _create_invoice(self):
+        self.ensure_one()
+        self._check_policy_allowed()
+        values = self._prepare_invoice_values(self._prepare_invoice_line_values())
+        move = (
+            self.env["account.move"]
+            .with_company(self.company_id)
+            .with_context(default_move_type=values["move_type"])
+            .create(values)
+        )
+        self.job_id._message_job_invoice_created(move)
+        return move
+
+    def action_create_invoice(self):
+        move = self._create_invoice()
+        return self.job_id._notify(
+            self.env._(
+                "Invoice %(invoice)s has been created successfully.",
+                invoice=move._get_job_invoice_label(),
+            ),
+            next_action={
+                "type": "ir.actions.act_window",
+                "res_model": "account.move",
+                "res_id": move.id,
+                "views": [(False, "form")],
+                "target": "current",
+            },
+            title=self.env._("Invoice created"),
+        )
+
+    @api.model
+    def create_job_invoice(self, vals, post=False):
+        """RPC and import entry point: create the wizard from ``vals`` (job_id,
+        policy, percent, amount, reason, ...), create the invoice and return
+        its id; ``post`` also posts it."""
+        line_vals = vals.pop("lines", None)
+        wizard = self.create(vals)
+        if line_vals is not None:
+            by_item = {line.invoiceable_id.id: line for line in wizard.line_ids}
+            for item_id, quantity in line_vals.items():
+                by_item[int(item_id)].quantity = quantity
+        move = wizard._create_invoice()
+        if post:
+            move.action_post()
+        return move.id
+
+    def _regenerate(self, move):
+        """Replace the lines of the draft ``move`` by the policy's lines now."""
+        self.ensure_one()
+        move.write(
+            {
+                "invoice_line_ids": [
+                    Command.delete(line.id) for line in move.invoice_line_ids
+                ]
+            }
+        )
+        self.env.flush_all()
+        self.env.invalidate_all()
+        self._compute_line_ids()
+        self._check_policy_allowed()
+        values = self._prepare_invoice_values(self._prepare_invoice_line_values())
+        move.write(
+            {
+                "invoice_line_ids": values["invoice_line_ids"],
+                "job_progress_percent": values["job_progress_percent"],
+            }
+        )
+        move.message_post(body=self.env._("Regenerated from the job card."))
+        return move
