@@ -190,21 +190,24 @@ class BillingRunLine(models.Model):
         self.write({"state": "error", "error_message": message})
 
     def _set_delivered(self, method):
-        now = fields.Datetime.now()
-        for line in self:
-            values = {"state": "processed", "error_message": False, "process_date": now}
-            if method == "email":
-                values.update(
-                    delivery_channel="email",
-                    delivery_email=", ".join(
-                        sorted(
-                            set(line.invoice_ids.partner_id.mapped("email")) - {False}
-                        )
-                    ),
-                )
-            else:
-                values["delivery_channel"] = "print"
-            line.write(values)
+        """Mark the lines delivered: one write per distinct set of values (all
+        printed lines at once; emailed lines grouped by their addresses)."""
+        values = {
+            "state": "processed",
+            "error_message": False,
+            "process_date": fields.Datetime.now(),
+            "delivery_channel": "email" if method == "email" else "print",
+        }
+        if method != "email":
+            self.write(values)
+            return
+        by_address = self.grouped(
+            lambda line: ", ".join(
+                sorted(set(line.invoice_ids.partner_id.mapped("email")) - {False})
+            )
+        )
+        for address, lines in by_address.items():
+            lines.write(dict(values, delivery_email=address))
 
     # ------------------------------------------------------------------
     # Actions
