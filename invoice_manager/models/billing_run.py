@@ -29,6 +29,9 @@ from .billing_scenario import BILLING_ACTIONS, INVOICE_DATE_MODES
 
 _logger = logging.getLogger(__name__)
 
+# Fewer lines per chunk cost more in per-chunk overhead than they save in overlap.
+MIN_RENDER_CHUNK = 8
+
 
 class BillingRun(models.Model):
     """One invoicing of a billing scenario's sales: the Invoice Manager wizard.
@@ -406,8 +409,10 @@ class BillingRun(models.Model):
 
     def _get_chunk_size(self, line_count=0):
         """Lines invoiced per transaction. A small run whose ``line_count`` lines
-        are rendered now is cut in a few chunks, so that the PDFs of one chunk
-        render while the next one is invoiced."""
+        are rendered now is cut in one chunk per delivery worker (at least
+        ``MIN_RENDER_CHUNK`` lines, below which a chunk costs more than it
+        saves): the PDFs of a chunk render while the next one is invoiced, and
+        the last chunk, whose rendering nothing overlaps, stays small."""
         size = int(
             self.env["ir.config_parameter"]
             .sudo()
@@ -415,7 +420,7 @@ class BillingRun(models.Model):
         )
         workers = self._get_delivery_workers()
         if workers > 1 and line_count and self._can_commit():
-            size = min(size, max(15, -(-line_count // workers)))
+            size = min(size, max(MIN_RENDER_CHUNK, -(-line_count // workers)))
         return size
 
     def _get_sync_delivery_limit(self):
@@ -624,8 +629,13 @@ class BillingRun(models.Model):
         lines._set_delivered("email")
 
     def _get_delivery_workers(self):
-        """How many transactions render and send a run's invoices at once."""
-        default = min(os.cpu_count() or 1, 4)
+        """How many transactions render and send a run's invoices at once.
+
+        A wkhtmltopdf process spends most of its time waiting: Odoo makes it
+        wait ``report.print_delay`` (1 s) for the pages, then again for their
+        headers and footers. Two renders per core keep the cores busy.
+        """
+        default = min(2 * (os.cpu_count() or 1), 8)
         return int(
             self.env["ir.config_parameter"]
             .sudo()
