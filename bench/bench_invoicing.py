@@ -38,7 +38,7 @@ import sys
 import threading
 import time
 import urllib.request
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import date, datetime
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -206,25 +206,34 @@ def ensure_history(registry, count=500):
         return
     print(f"Invoicing {count - posted} sales as the journal's history...", flush=True)
     order_ids, __ = build_sales(registry, count - posted, f"history{int(time.time())}")
-    with registry.cursor() as cr:
-        env = env_for(cr)
-        invoices = env["sale.order"].browse(order_ids)._create_invoices()
-        invoices.write({"invoice_date": last_month()[0].replace(day=15)})
-        invoices.action_post()
-        cr.commit()
+    odoo_invoice(registry, order_ids, invoice_date=last_month()[0].replace(day=15))
 
 
-def bench_baseline(registry, order_ids):
-    result = {}
+def odoo_invoice(registry, order_ids, result=None, send=False, **values):
+    """Odoo's own batch, in one transaction: ``_create_invoices()``, the invoice
+    ``values``, ``action_post()`` and, with ``send``, the synchronous batch send
+    with the PDFs (emails queued). Measured into ``result`` when given."""
     with registry.cursor() as cr:
         env = env_for(cr)
-        orders = env["sale.order"].browse(order_ids)
-        analyze(cr)
-        with measure(result):
+        orders = (
+            env["sale.order"]
+            .browse(order_ids)
+            .with_context(mail_notify_force_send=False)
+        )
+        if result is not None:
+            analyze(cr)
+        with measure(result) if result is not None else nullcontext():
             invoices = orders._create_invoices()
+            if values:
+                invoices.write(values)
             invoices.action_post()
+            if send:
+                env["account.move.send"]._generate_and_send_invoices(
+                    invoices, sending_methods={"email"}
+                )
             cr.commit()
-        result["invoices"] = len(invoices)
+        if result is not None:
+            result["invoices"] = len(invoices)
     return result
 
 
@@ -327,35 +336,8 @@ def bench_email_example(registry, db, count=30):
             cr.commit()
         # Warm-up, as on a server that has sent an invoice before: the report
         # and mail templates are compiled once per process, for both sides.
-        with registry.cursor() as cr:
-            env = env_for(cr)
-            orders = env["sale.order"].browse(warm_ids)
-            invoices = orders.with_context(
-                mail_notify_force_send=False
-            )._create_invoices()
-            invoices.action_post()
-            env["account.move.send"]._generate_and_send_invoices(
-                invoices, sending_methods={"email"}
-            )
-            cr.commit()
-        # Odoo's own: batch create + post + synchronous batch send.
-        result = results["baseline"] = {}
-        with registry.cursor() as cr:
-            env = env_for(cr)
-            orders = (
-                env["sale.order"]
-                .browse(base_ids)
-                .with_context(mail_notify_force_send=False)
-            )
-            analyze(cr)
-            with measure(result):
-                invoices = orders._create_invoices()
-                invoices.action_post()
-                env["account.move.send"]._generate_and_send_invoices(
-                    invoices, sending_methods={"email"}
-                )
-                cr.commit()
-            result["invoices"] = len(invoices)
+        odoo_invoice(registry, warm_ids, send=True)
+        results["baseline"] = odoo_invoice(registry, base_ids, {}, send=True)
         __, results["create_only"] = bench_run(registry, create_tag, "create_only")
         __, results["email"] = bench_run(registry, email_tag, "email")
         with registry.cursor() as cr:
@@ -430,7 +412,7 @@ def main():
         base_ids, __ = build_sales(registry, n, f"base{n}x{stamp}")
         ___, run_tag = build_sales(registry, n, f"run{n}x{stamp}")
         ___, mail_tag = build_sales(registry, n, f"mail{n}x{stamp}")
-        baseline = bench_baseline(registry, base_ids)
+        baseline = odoo_invoice(registry, base_ids, {})
         lines.append(row("Odoo _create_invoices + action_post", n, baseline))
         print(lines[-1], flush=True)
         fetch, process = bench_run(registry, run_tag, "create_only")

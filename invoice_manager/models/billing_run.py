@@ -463,17 +463,16 @@ class BillingRun(models.Model):
                 {"process_date": fields.Datetime.now(), "process_uid": self.env.uid}
             )
             email_lines = lines.filtered(lambda line: line.billing_action == "email")
+            print_lines = lines.filtered(lambda line: line.billing_action == "print")
             queue_email = len(email_lines) > run._get_sync_delivery_limit()
-            rendered = lines.filtered(lambda line: line.billing_action == "print")
-            if not queue_email:
-                rendered |= email_lines
+            rendered = print_lines if queue_email else print_lines | email_lines
             chunk_size = run._get_chunk_size(len(rendered))
             with run._delivery_pool() as deliver:
                 for chunk in split_every(chunk_size, lines.ids, lines.browse):
                     run._process_lines(chunk)
                     run._commit_batch()
                     run._deliver_lines(chunk, deliver, queue_email)
-            if lines.filtered(lambda line: line.billing_action == "print"):
+            if print_lines:
                 run._make_print_attachment()
             run.state = "done"
             run._commit_batch()
@@ -485,30 +484,41 @@ class BillingRun(models.Model):
         A failing line turns to Error with its reason and never stops or rolls
         back the others.
         """
-        # pylint: disable=broad-exception-caught
         self.ensure_one()
         lines = lines._check_before_invoicing()
         to_invoice = lines.filtered(lambda line: not line.invoice_ids)
-        if not to_invoice:
-            return
+        if to_invoice:
+            self._isolate_failures(
+                to_invoice,
+                self._invoice_lines,
+                lambda line, error: line._set_error(error),
+            )
+
+    def _isolate_failures(self, lines, apply, on_error, reraise=()):
+        """Run ``apply(lines)`` in a savepoint; if it fails, run it again line by
+        line, each in its own savepoint, and hand each failing line and its error
+        to ``on_error``. Errors of the types ``reraise`` are not handled."""
+        # pylint: disable=broad-exception-caught
         try:
             with self.env.cr.savepoint():
-                self._invoice_lines(to_invoice)
+                apply(lines)
             return
         except Exception:
             # Each line is retried alone just below.
             _logger.info(
                 "Billing run %s: a chunk of %s lines failed, retrying line by line",
                 self.name,
-                len(to_invoice),
+                len(lines),
             )
-        for line in to_invoice.browse(to_invoice.ids):
+        for line in lines.browse(lines.ids):
             try:
                 with self.env.cr.savepoint():
-                    self._invoice_lines(line)
+                    apply(line)
+            except reraise:
+                raise
             except Exception as error:
                 # Reported on the line.
-                line._set_error(error)
+                on_error(line, error)
 
     def _lock_orders(self, orders):
         """Lock the orders for this transaction, or fail at once if another one holds
@@ -670,10 +680,10 @@ class BillingRun(models.Model):
         self._commit_batch()
         self.env.invalidate_all()
         for future, line_ids in submitted:
-            if future.exception():
+            if error := future.exception():
                 lines = self.line_ids.browse(line_ids)
                 lines.filtered(lambda line: line.state != "processed")._set_error(
-                    future.exception(), delivery=True
+                    error, delivery=True
                 )
 
     def _send_lines_in_new_transaction(self, line_ids, method):
@@ -701,25 +711,19 @@ class BillingRun(models.Model):
 
     def _send_lines_batched(self, lines, method):
         """Render the PDFs in batches and send them through ``account.move.send``."""
-        # pylint: disable=broad-exception-caught
+
+        def send(lines):
+            self._send_invoices(lines.invoice_ids, method)
+            lines._set_delivered(method)
+
         for chunk in split_every(self._get_chunk_size(), lines.ids, lines.browse):
-            try:
-                with self.env.cr.savepoint():
-                    self._send_invoices(chunk.invoice_ids, method)
-                chunk._set_delivered(method)
-            except Exception:
-                # Each line is retried alone just below.
-                for line in chunk.browse(chunk.ids):
-                    try:
-                        with self.env.cr.savepoint():
-                            self._send_invoices(line.invoice_ids, method)
-                        line._set_delivered(method)
-                    except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
-                        # Retried whole: see _send_lines_in_new_transaction.
-                        raise
-                    except Exception as error:
-                        # Reported on the line.
-                        line._set_error(error, delivery=True)
+            self._isolate_failures(
+                chunk,
+                send,
+                lambda line, error: line._set_error(error, delivery=True),
+                # Retried whole: see _send_lines_in_new_transaction.
+                reraise=PG_CONCURRENCY_EXCEPTIONS_TO_RETRY,
+            )
             self._commit_batch()
 
     def _send_invoices(self, invoices, method):
