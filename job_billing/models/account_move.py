@@ -217,35 +217,7 @@ class AccountMove(models.Model):
     def _check_job_invoice_allowed(self):
         """The job's status must allow the invoice type (product document)."""
         for move in self.filtered("job_id"):
-            job = move.job_id
-            if move.job_invoice_type == "correction":
-                continue
-            if job.state == "billed":
-                raise UserError(
-                    self.env._(
-                        "Job %(job)s is billed: it takes only correction invoices.",
-                        job=job.name,
-                    )
-                )
-            if move.job_invoice_type == "complete":
-                if job.state != "closed":
-                    raise UserError(
-                        self.env._(
-                            "A complete (final) invoice can only be issued for a "
-                            "closed job: close job %(job)s first.",
-                            job=job.name,
-                        )
-                    )
-                others = job._get_complete_invoices() - move
-                if others:
-                    raise UserError(
-                        self.env._(
-                            "Job %(job)s already has a complete invoice "
-                            "(%(invoice)s): there is only one per job.",
-                            job=job.name,
-                            invoice=others[0]._get_job_invoice_label(),
-                        )
-                    )
+            move.job_id._check_invoice_type_allowed(move.job_invoice_type, move)
 
     def _check_job_invoice_approval(self):
         to_approve = self.filtered(

@@ -360,14 +360,40 @@ class BillingJob(models.Model):
             lambda m: m.job_invoice_type == "complete" and m.state != "cancel"
         )
 
-    def _get_allowed_invoice_types(self):
-        """Invoice types the job's status allows, as the product document says."""
+    def _check_invoice_type_allowed(self, invoice_type, move=None):
+        """Refuse an invoice of ``invoice_type`` that the job's status does not
+        allow (product document); ``move`` is the invoice being checked, if it
+        exists already."""
         self.ensure_one()
+        if invoice_type == "correction":
+            return
         if self.state == "billed":
-            return {"correction"}
-        if self.state == "closed" and not self._get_complete_invoices():
-            return {"partial", "complete", "correction"}
-        return {"partial", "correction"}
+            raise UserError(
+                self.env._(
+                    "Job %(job)s is billed: it takes only correction invoices.",
+                    job=self.name,
+                )
+            )
+        if invoice_type != "complete":
+            return
+        if self.state != "closed":
+            raise UserError(
+                self.env._(
+                    "A complete (final) invoice can only be issued for a closed "
+                    "job: close job %(job)s first.",
+                    job=self.name,
+                )
+            )
+        others = self._get_complete_invoices() - (move or self.env["account.move"])
+        if others:
+            raise UserError(
+                self.env._(
+                    "Job %(job)s already has a complete invoice (%(invoice)s): "
+                    "there is only one per job.",
+                    job=self.name,
+                    invoice=others[0]._get_job_invoice_label(),
+                )
+            )
 
     # ------------------------------------------------------------------ actions
     def _get_default_policy(self):

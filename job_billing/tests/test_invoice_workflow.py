@@ -76,6 +76,21 @@ class TestInvoiceWorkflow(JobBillingCommon):
         with self.assertRaisesRegex(UserError, "Only exported job invoices"):
             final.action_job_mark_posted()
 
+    def test_regenerate_draft_final_invoice(self):
+        """The draft final invoice is the job's one complete invoice: it can be
+        regenerated, and a second one is still refused."""
+        job = self.job
+        job.action_close()
+        final = self._invoice(job, "final")
+        untaxed, tax, total = final.amount_untaxed, final.amount_tax, final.amount_total
+        self.assertGreater(untaxed, 0.0)
+        job.action_regenerate_drafts()
+        self.assertEqual(final.state, "draft")
+        self.assertMoney(final, untaxed, tax, total)
+        self.assertEqual(job._get_complete_invoices(), final)
+        with self.assertRaisesRegex(UserError, "already has a complete invoice"):
+            self._invoice(job, "final")
+
     def test_with_integration_export_and_lock(self):
         self.company.job_accounting_integration = True
         job = self.job

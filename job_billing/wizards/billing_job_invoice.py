@@ -139,28 +139,11 @@ class BillingJobInvoice(models.TransientModel):
             )
 
     # ------------------------------------------------------------------ checks
-    def _check_policy_allowed(self):
+    def _check_policy_allowed(self, move=None):
+        """The job's status must allow the invoice type; ``move`` is the draft
+        being regenerated."""
         self.ensure_one()
-        job = self.job_id
-        if self.invoice_type not in job._get_allowed_invoice_types():
-            if job.state == "billed":
-                message = self.env._(
-                    "Job %(job)s is billed: it takes only correction invoices.",
-                    job=job.name,
-                )
-            elif self.invoice_type == "complete" and job.state != "closed":
-                message = self.env._(
-                    "A complete (final) invoice can only be issued for a closed "
-                    "job: close job %(job)s first.",
-                    job=job.name,
-                )
-            else:
-                message = self.env._(
-                    "Job %(job)s already has a complete invoice: there is only one "
-                    "per job.",
-                    job=job.name,
-                )
-            raise UserError(message)
+        self.job_id._check_invoice_type_allowed(self.invoice_type, move)
 
     # ------------------------------------------------------------------ lines
     def _get_fiscal_position(self):
@@ -555,7 +538,7 @@ class BillingJobInvoice(models.TransientModel):
         self.env.flush_all()
         self.env.invalidate_all()
         self._compute_line_ids()
-        self._check_policy_allowed()
+        self._check_policy_allowed(move)
         values = self._prepare_invoice_values(self._prepare_invoice_line_values())
         move.write(
             {
