@@ -347,15 +347,6 @@ class AccountMove(models.Model):
             raise UserError(self.env._("Select customer invoices to print."))
         return self.env.ref("account.account_invoices").report_action(moves)
 
-    def action_job_open(self):
-        self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "billing.job",
-            "res_id": self.job_id.id,
-            "view_mode": "form",
-        }
-
     def _regenerate_job_invoice(self):
         """Rebuild a draft job invoice from its job card as it is now."""
         self.ensure_one()

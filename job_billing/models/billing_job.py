@@ -81,7 +81,6 @@ class BillingJob(models.Model):
     deposit_invoiced = fields.Monetary(
         string="Deposits", compute="_compute_amounts", store=True
     )
-    deposit_deducted = fields.Monetary(compute="_compute_amounts", store=True)
     deposit_balance = fields.Monetary(
         string="Deposits Not Yet Balanced",
         compute="_compute_amounts",
@@ -170,8 +169,9 @@ class BillingJob(models.Model):
             invoiced = sum(totals[key, kind] for kind in PRICE_LINE_KINDS)
             job.amount_invoiced = invoiced
             job.deposit_invoiced = totals[key, "deposit"]
-            job.deposit_deducted = -totals[key, "deposit_deduction"]
-            job.deposit_balance = job.deposit_invoiced - job.deposit_deducted
+            job.deposit_balance = (
+                job.deposit_invoiced + totals[key, "deposit_deduction"]
+            )
             job.amount_corrected = totals[key, "correction"]
             job.amount_to_invoice = job.suggested_price - invoiced
             job.progress_percent = (
@@ -292,7 +292,8 @@ class BillingJob(models.Model):
     def _sync_order_items(self):
         """Create the order items of the linked sale order lines, update them,
         and drop those of unlinked orders that nothing invoiced."""
-        to_create = []
+        Invoiceable = self.env["billing.job.invoiceable"]
+        to_create, to_update, stale = [], defaultdict(Invoiceable.browse), Invoiceable
         for job in self:
             sale_lines = job._get_order_item_lines()
             items = job.invoiceable_ids.filtered(lambda i: i.source == "order_item")
@@ -306,19 +307,16 @@ class BillingJob(models.Model):
                     values["quantity"],
                     values["price_unit"],
                 ):
-                    item.write(
-                        {
-                            "quantity": values["quantity"],
-                            "price_unit": values["price_unit"],
-                        }
-                    )
-            stale = items.filtered(
+                    to_update[values["quantity"], values["price_unit"]] |= item
+            stale |= items.filtered(
                 lambda i, lines=sale_lines: (
                     i.sale_line_id not in lines and not i.allocation_ids
                 )
             )
-            stale.unlink()
-        self.env["billing.job.invoiceable"].create(to_create)
+        for (quantity, price_unit), changed in to_update.items():
+            changed.write({"quantity": quantity, "price_unit": price_unit})
+        stale.unlink()
+        Invoiceable.create(to_create)
 
     def action_update_order_items(self):
         self._check_editable()

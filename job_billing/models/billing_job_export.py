@@ -93,8 +93,8 @@ class BillingJobExport(models.Model):
                 else ("partial" if failed else "done"),
             }
         )
-        for move in failed:
-            move.job_export_error = errors[move]
+        for error, failed_moves in failed.grouped(lambda m: errors[m]).items():
+            failed_moves.job_export_error = error
         if exported:
             exported.write(
                 {
@@ -104,13 +104,12 @@ class BillingJobExport(models.Model):
                 }
             )
             batch._write_files(exported)
-        for move in exported:
-            move.message_post(
-                body=self.env._(
-                    "Exported to the accounting system in batch %(batch)s.",
-                    batch=batch.name,
-                )
+        if exported:
+            body = self.env._(
+                "Exported to the accounting system in batch %(batch)s.",
+                batch=batch.name,
             )
+            exported._message_log_batch(bodies=dict.fromkeys(exported.ids, body))
         return batch
 
     def _get_export_header(self):

@@ -116,6 +116,11 @@ class TestInvoiceWorkflow(JobBillingCommon):
         self.assertEqual(batch.move_ids, deposit)
         self.assertEqual(deposit.job_export_id, batch)
         self.assertEqual(deposit.job_workflow_state, "exported")
+        self.assertIn(
+            f"Exported to the accounting system in batch {batch.name}.",
+            deposit.message_ids.mapped("body")[0],
+            "the invoice's chatter says which batch exported it",
+        )
         self.assertEqual(job.invoicing_stage, "new", "exported, more to bill")
         rows = self._xlsx_rows(base64.b64decode(batch.xlsx_file))
         self.assertEqual(rows[0][:3], ["Batch", "Invoice", "Type"])

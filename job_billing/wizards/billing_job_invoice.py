@@ -4,7 +4,11 @@ from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare, float_is_zero
 
-from ..models.account_move import JOB_INVOICE_POLICIES, POLICY_INVOICE_TYPE
+from ..models.account_move import (
+    JOB_INVOICE_POLICIES,
+    JOB_INVOICE_TYPES,
+    POLICY_INVOICE_TYPE,
+)
 
 ITEMIZED_POLICIES = (
     "progress_itemized",
@@ -28,14 +32,7 @@ class BillingJobInvoice(models.TransientModel):
     currency_id = fields.Many2one(related="job_id.currency_id")
     job_state = fields.Selection(related="job_id.state")
     policy = fields.Selection(JOB_INVOICE_POLICIES, required=True, default="deposit")
-    invoice_type = fields.Selection(
-        [
-            ("partial", "Partial"),
-            ("complete", "Complete"),
-            ("correction", "Correction"),
-        ],
-        compute="_compute_invoice_type",
-    )
+    invoice_type = fields.Selection(JOB_INVOICE_TYPES, compute="_compute_invoice_type")
     percent = fields.Float(
         digits=(16, 2),
         help="Deposit: percent of the suggested job price (when no amount is "
@@ -55,6 +52,9 @@ class BillingJobInvoice(models.TransientModel):
         precompute=True,
         readonly=False,
         required=True,
+    )
+    fiscal_position_id = fields.Many2one(
+        "account.fiscal.position", compute="_compute_fiscal_position_id"
     )
     invoice_date = fields.Date(
         help="Leave empty to date the invoice when it is posted."
@@ -134,9 +134,7 @@ class BillingJobInvoice(models.TransientModel):
             except UserError as error:
                 wizard.preview_error = error.args[0]
                 continue
-            wizard.amount_preview = sum(
-                line["quantity"] * line["price_unit"] for line in lines
-            )
+            wizard.amount_preview = wizard._get_lines_total(lines)
 
     # ------------------------------------------------------------------ checks
     def _check_policy_allowed(self, move=None):
@@ -146,16 +144,18 @@ class BillingJobInvoice(models.TransientModel):
         self.job_id._check_invoice_type_allowed(self.invoice_type, move)
 
     # ------------------------------------------------------------------ lines
-    def _get_fiscal_position(self):
-        return (
-            self.env["account.fiscal.position"]
-            .with_company(self.company_id)
-            ._get_fiscal_position(self.partner_id)
-        )
+    @api.depends("partner_id", "company_id")
+    def _compute_fiscal_position_id(self):
+        for wizard in self:
+            wizard.fiscal_position_id = (
+                self.env["account.fiscal.position"]
+                .with_company(wizard.company_id)
+                ._get_fiscal_position(wizard.partner_id)
+            )
 
     def _get_default_taxes(self):
         """Taxes of summary and deposit lines: the company's default sale tax."""
-        return self._get_fiscal_position().map_tax(self.company_id.account_sale_tax_id)
+        return self.fiscal_position_id.map_tax(self.company_id.account_sale_tax_id)
 
     def _prepare_line(self, kind, name, price_unit, quantity=1.0, **values):
         return {
@@ -332,7 +332,7 @@ class BillingJobInvoice(models.TransientModel):
 
     def _prepare_grouped_line(self, kind, category, members, taxes):
         """Job charges of one category (and taxes) on one line."""
-        fiscal_position = self._get_fiscal_position()
+        fiscal_position = self.fiscal_position_id
         categories = dict(
             self.env["billing.job.invoiceable"]._fields["charge_category"].selection
         )
@@ -361,11 +361,8 @@ class BillingJobInvoice(models.TransientModel):
             for item, quantity in self._get_itemized_quantities().items()
         ]
         lines = self._prepare_invoiceable_lines(billed, grouped)
-        amount = sum(line["quantity"] * line["price_unit"] for line in lines)
+        amount = self._get_lines_total(lines)
         return lines + self._prepare_deposit_deduction_lines(amount)
-
-    def _prepare_progress_itemized_grouped_lines(self):
-        return self._prepare_progress_itemized_lines(grouped=True)
 
     def _prepare_final_lines(self, grouped=False):
         """Everything left to reach the suggested price: the invoiceables'
@@ -386,7 +383,7 @@ class BillingJobInvoice(models.TransientModel):
             lines.append(
                 self._prepare_summary_line("progress", name, -progress, product)
             )
-        itemized = sum(line["quantity"] * line["price_unit"] for line in lines)
+        itemized = self._get_lines_total(lines)
         adjustment = self.currency_id.round(job.amount_to_invoice - itemized)
         if not self.currency_id.is_zero(adjustment):
             name = self.env._(
@@ -402,9 +399,6 @@ class BillingJobInvoice(models.TransientModel):
                 self.env._("Nothing is left to invoice on job %(job)s.", job=job.name)
             )
         return lines
-
-    def _prepare_final_grouped_lines(self):
-        return self._prepare_final_lines(grouped=True)
 
     def _prepare_correction_lines(self, grouped=False):
         if not self.reason:
@@ -432,19 +426,28 @@ class BillingJobInvoice(models.TransientModel):
             )
         return lines
 
-    def _prepare_correction_grouped_lines(self):
-        return self._prepare_correction_lines(grouped=True)
+    @api.model
+    def _get_lines_total(self, lines, kinds=None):
+        """Untaxed total of invoice line values, of the ``kinds`` given if any."""
+        return sum(
+            line["quantity"] * line["price_unit"]
+            for line in lines
+            if kinds is None or line["job_line_kind"] in kinds
+        )
 
     def _prepare_invoice_line_values(self):
         """The invoice lines of the chosen policy, signed as for an invoice."""
         self.ensure_one()
+        if self.policy in GROUPED_POLICIES:
+            policy = self.policy.removesuffix("_grouped")
+            return getattr(self, f"_prepare_{policy}_lines")(grouped=True)
         return getattr(self, f"_prepare_{self.policy}_lines")()
 
     def _prepare_invoice_values(self, lines):
         self.ensure_one()
         job = self.job_id
         move_type = "out_invoice"
-        total = sum(line["quantity"] * line["price_unit"] for line in lines)
+        total = self._get_lines_total(lines)
         if self.invoice_type == "correction" and total < 0:
             move_type = "out_refund"
             for line in lines:
@@ -454,11 +457,7 @@ class BillingJobInvoice(models.TransientModel):
                 else:
                     line["price_unit"] = -line["price_unit"]
         billed = total if self.invoice_type != "correction" else 0.0
-        deposits = sum(
-            line["quantity"] * line["price_unit"]
-            for line in lines
-            if line["job_line_kind"] in ("deposit", "deposit_deduction")
-        )
+        deposits = self._get_lines_total(lines, kinds=("deposit", "deposit_deduction"))
         price_billed = job.amount_invoiced + billed - deposits
         origin = ", ".join([job.name] + job.sale_order_ids.mapped("name"))
         return {
