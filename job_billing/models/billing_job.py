@@ -483,6 +483,6 @@ class BillingJob(models.Model):
                 "Invoice %(invoice)s (%(policy)s) created: %(amount)s untaxed.",
                 invoice=move._get_job_invoice_label(),
                 policy=move._get_job_policy_label(),
-                amount=f"{move.amount_untaxed:.2f}",
+                amount=format(move.amount_untaxed, ".2f"),
             )
         )

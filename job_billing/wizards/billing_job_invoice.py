@@ -205,7 +205,7 @@ class BillingJobInvoice(models.TransientModel):
             name = self.env._(
                 "Deposit for job %(job)s: %(percent)s%% of %(price).2f",
                 job=job.name,
-                percent=f"{self.percent:g}",
+                percent=format(self.percent, "g"),
                 price=job.suggested_price,
             )
         product = self.company_id._get_job_deposit_product()
@@ -250,13 +250,13 @@ class BillingJobInvoice(models.TransientModel):
                     "invoiced, %(percent)s%% of its price is %(target).2f.",
                     invoiced=job.amount_invoiced,
                     job=job.name,
-                    percent=f"{self.percent:g}",
+                    percent=format(self.percent, "g"),
                     target=target,
                 )
             )
         name = self.env._(
             "Progress billing, %(percent)s%% of the job %(job)s",
-            percent=f"{self.percent:g}",
+            percent=format(self.percent, "g"),
             job=job.name,
         )
         product = self.company_id._get_job_progress_product()
