@@ -13,13 +13,18 @@
         "security/invoice_manager_security.xml",
         "security/ir.model.access.csv",
         "data/billing_run_sequence.xml",
+        "data/billing_run_cron.xml",
         "views/billing_scenario_views.xml",
         "views/billing_run_views.xml",
         "views/sale_order_views.xml",
+        "wizards/billing_run_wizard.xml",
         "views/invoice_manager_menus.xml",
     ],
     "demo": ["demo/invoice_manager_demo.xml"],
     "assets": {
+        "web.assets_backend": [
+            "invoice_manager/static/src/components/**/*",
+        ],
         "web.assets_tests": [
             "invoice_manager/static/src/js/tours/*.js",
         ],

@@ -9,9 +9,12 @@ import ast
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+
+from odoo_script import OdooDatabase
 
 REPO = Path(os.environ.get("BILLING_REPO") or Path(__file__).resolve().parent.parent)
 ODOO_SRC = Path(os.environ.get("ODOO_SRC", "/opt/odoo/18.0"))
@@ -83,3 +86,39 @@ def run(venv_python):
         return proc
 
     return _run
+
+
+@pytest.fixture(scope="session")
+def database(venv_python, odoo_src):
+    """The database scripts/test.sh installed for the Odoo tests
+    (BILLING_TEST_DB), or a new one with invoice_manager installed."""
+    db = os.environ.get("BILLING_TEST_DB")
+    data_dir = os.environ.get("BILLING_TEST_DATA_DIR") or tempfile.mkdtemp()
+    created = False
+    if not db:
+        db = f"billing_e2e_{os.getpid()}"
+        subprocess.run(["createdb", db], check=True)
+        created = True
+        subprocess.run(
+            [
+                str(venv_python),
+                str(odoo_src / "odoo-bin"),
+                "-d",
+                db,
+                f"--addons-path={REPO},{odoo_src}/addons",
+                f"--data-dir={data_dir}",
+                "-i",
+                "invoice_manager",
+                "--without-demo=all",
+                "--stop-after-init",
+                "--log-level=warn",
+                "--max-cron-threads=0",
+                "--http-port=0",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=900,
+        )
+    yield OdooDatabase(venv_python, REPO, odoo_src, db, data_dir)
+    if created:
+        subprocess.run(["dropdb", "--if-exists", db], check=False)

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import textwrap
+import uuid
 
 PRELUDE = """
 import json, sys
@@ -51,3 +52,74 @@ def result_of(process, timeout=600):
     lines = [line for line in stdout.splitlines() if line.startswith("RESULT:")]
     assert lines, f"Odoo script reported nothing:\n{stdout[-3000:]}\n{stderr[-3000:]}"
     return json.loads(lines[-1][len("RESULT:") :])
+
+
+# Confirmed sales of one tag, approved, dated 35 days ago, one customer each
+# (the second without an email address), and a daily scenario selecting them.
+SALES = """
+tag = env["crm.tag"].create({{"name": "{tag}"}})
+tax = env.company.account_sale_tax_id
+tax.amount = 15.0
+product = env["product.product"].create({{
+    "name": "E2E maintenance {tag}", "type": "service", "list_price": 100.0,
+    "invoice_policy": "order", "taxes_id": [Command.set(tax.ids)],
+}})
+partners = env["res.partner"].create([
+    {{"name": f"E2E customer {{i}} {tag}",
+      "email": False if i == 1 else f"c{{i}}@{tag}.example"}}
+    for i in range({count})
+])
+orders = env["sale.order"].create([{{
+    "partner_id": partner.id, "tag_ids": [Command.set(tag.ids)],
+    "order_line": [Command.create({{"product_id": product.id, "product_uom_qty": 2}})],
+}} for partner in partners])
+orders.action_confirm()
+env.flush_all()
+cr.execute(
+    "UPDATE sale_order SET date_order = now() - interval '35 days', "
+    "approved_for_invoicing = true WHERE id IN %s", [tuple(orders.ids)])
+scenario = env["billing.scenario"].create({{
+    "name": "E2E {tag}", "billing_action": "{action}", "require_approval": True,
+    "period_type": "day", "tag_ids": [Command.set(tag.ids)],
+}})
+env["ir.config_parameter"].set_param("invoice_manager.delivery_workers", 2)
+cr.commit()
+"""
+
+
+class OdooDatabase:
+    """A database with the addons installed, and Odoo subprocesses on it."""
+
+    def __init__(self, python, repo, odoo_src, db, data_dir):
+        self.python, self.repo, self.odoo_src = python, repo, odoo_src
+        self.db, self.data_dir = db, data_dir
+
+    def start(self, body, env=None):
+        """Start ``body`` in an Odoo subprocess; return the Popen."""
+        return odoo_script(
+            self.python, self.repo, self.odoo_src, self.db, self.data_dir, body, env=env
+        )
+
+    def run(self, body, timeout=600):
+        """Run ``body`` and return what it reported."""
+        return result_of(self.start(body), timeout=timeout)
+
+    def make_sales(self, count, action, **params):
+        """``count`` sales and their scenario; return their tag. ``params``:
+        ir.config_parameter values of invoice_manager to set."""
+        tag = f"e2e{uuid.uuid4().hex[:8]}"
+        setup = SALES.format(tag=tag, count=count, action=action)
+        for key, value in params.items():
+            setup = setup.replace(
+                "cr.commit()",
+                f'env["ir.config_parameter"].set_param("invoice_manager.{key}", '
+                f"{value!r})\ncr.commit()",
+                1,
+            )
+        body = (
+            "with registry.cursor() as cr:\n    env = env_of(cr)\n"
+            + "".join(f"    {line}\n" for line in setup.strip().splitlines())
+            + "report(ok=True)\n"
+        )
+        self.run(body)
+        return tag

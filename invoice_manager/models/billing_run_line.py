@@ -3,12 +3,14 @@ import logging
 import psycopg2
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
-from odoo.tools import html2plaintext
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from .billing_scenario import BILLING_ACTIONS
 
 _logger = logging.getLogger(__name__)
+
+# What users may change on a line (the rest is the run's to write).
+USER_FIELDS = {"billing_action", "sequence"}
 
 
 class BillingRunLine(models.Model):
@@ -40,8 +42,17 @@ class BillingRunLine(models.Model):
     amount_total = fields.Monetary(string="Amount to Invoice", readonly=True)
     billing_action = fields.Selection(BILLING_ACTIONS, required=True, default="email")
     state = fields.Selection(
-        [("not_done", "Not Done"), ("processed", "Processed"), ("error", "Error")],
+        [
+            ("not_done", "Not Done"),
+            ("processed", "Processed"),
+            ("error", "Error"),
+            ("skipped", "Not Invoiced"),
+            ("elsewhere", "Invoiced Elsewhere"),
+        ],
         string="Invoice Status",
+        help="Not Invoiced: the line's sales no longer met the run's rules when it "
+        "was processed (the message says why). Invoiced Elsewhere: another run or "
+        "a user invoiced them in the meantime (see their invoices).",
         default="not_done",
         required=True,
         readonly=True,
@@ -59,6 +70,21 @@ class BillingRunLine(models.Model):
     invoice_amount = fields.Monetary(
         string="Invoiced", compute="_compute_invoice_amount"
     )
+    elsewhere_invoice_ids = fields.Many2many(
+        "account.move",
+        "billing_run_line_elsewhere_move_rel",
+        "line_id",
+        "move_id",
+        string="Invoiced by",
+        readonly=True,
+        copy=False,
+        help="The invoices made in the meantime by another run or a user.",
+    )
+    elsewhere_run_ids = fields.Many2many(
+        "billing.run",
+        string="Invoiced by Runs",
+        compute="_compute_elsewhere_run_ids",
+    )
     delivery_channel = fields.Selection(
         [("email", "Email"), ("print", "Print"), ("none", "None")],
         readonly=True,
@@ -69,53 +95,153 @@ class BillingRunLine(models.Model):
         string="Sent to", readonly=True, copy=False, help="The addresses emailed."
     )
     delivery_state = fields.Selection(
-        [("queued", "Queued"), ("sent", "Sent"), ("failed", "Failed")],
+        [
+            ("queued", "Queued"),
+            ("sent", "Sent"),
+            ("printed", "Printed"),
+            ("failed", "Failed"),
+        ],
         compute="_compute_delivery_state",
-        help="Queued: Odoo's sending cron still has to render and email the invoice.",
+        help="Queued: Odoo's sending cron or mail queue still has to render or send "
+        "the email. Sent: the email left the mail server. Failed: see the reason.",
     )
-    error_message = fields.Text(string="Error", readonly=True, copy=False)
+    delivery_error = fields.Text(
+        string="Delivery Failure", compute="_compute_delivery_state"
+    )
+    error_message = fields.Text(string="Message", readonly=True, copy=False)
     process_date = fields.Datetime(string="Processed on", readonly=True, copy=False)
 
-    @api.depends("invoice_ids.amount_total_signed")
+    @api.depends("invoice_ids.amount_total_in_currency_signed")
     def _compute_invoice_amount(self):
+        """In the line's (and its invoices') currency."""
         for line in self:
-            line.invoice_amount = sum(line.invoice_ids.mapped("amount_total_signed"))
+            line.invoice_amount = sum(
+                line.invoice_ids.mapped("amount_total_in_currency_signed")
+            )
+
+    @api.depends("elsewhere_invoice_ids.billing_run_id")
+    def _compute_elsewhere_run_ids(self):
+        for line in self:
+            line.elsewhere_run_ids = line.elsewhere_invoice_ids.billing_run_id
 
     @api.depends(
         "delivery_channel", "invoice_ids.sending_data", "invoice_ids.is_move_sent"
     )
     def _compute_delivery_state(self):
+        """What became of the delivery, from Odoo's own records: the invoice's
+        ``sending_data`` while its sending cron has not run, the email in the mail
+        queue (``mail.mail``) while it is not sent or when it failed."""
+        emailed = self.filtered(
+            lambda line: line.delivery_channel == "email" and line.invoice_ids
+        )
+        mails = (
+            self.env["mail.mail"]
+            .sudo()
+            .search(
+                [
+                    ("model", "=", "account.move"),
+                    ("res_id", "in", emailed.invoice_ids.ids),
+                    ("state", "in", ("outgoing", "exception")),
+                ]
+            )
+            if emailed
+            else self.env["mail.mail"]
+        )
+        mails_by_invoice = mails.grouped("res_id")
         for line in self:
-            invoices = line.invoice_ids
-            if line.delivery_channel in (False, "none") or not invoices:
+            line.delivery_error = False
+            if line.delivery_channel == "print" and line.invoice_ids:
+                line.delivery_state = "printed"
+                continue
+            if line not in emailed:
                 line.delivery_state = False
-            elif any((move.sending_data or {}).get("error") for move in invoices):
-                line.delivery_state = "failed"
-            elif any(move.sending_data for move in invoices):
-                line.delivery_state = "queued"
-            else:
-                line.delivery_state = "sent"
+                continue
+            state, errors = "sent", []
+            for invoice in line.invoice_ids:
+                mail = mails_by_invoice.get(invoice.id, self.env["mail.mail"])
+                if (invoice.sending_data or {}).get("error"):
+                    state = "failed"
+                    errors.append(
+                        self.env._(
+                            "%s: Odoo could not generate or send it (see the "
+                            "invoice's chatter).",
+                            invoice.name,
+                        )
+                    )
+                elif failed := mail.filtered(lambda m: m.state == "exception"):
+                    state = "failed"
+                    errors.extend(
+                        f"{invoice.name}: {reason}"
+                        for reason in failed.mapped("failure_reason")
+                    )
+                elif state != "failed" and (invoice.sending_data or mail):
+                    state = "queued"
+                elif not invoice.is_move_sent and not invoice.sending_data:
+                    state = "failed"
+                    errors.append(
+                        self.env._(
+                            "%s was not sent (see the invoice's chatter).",
+                            invoice.name,
+                        )
+                    )
+            line.delivery_state = state
+            line.delivery_error = "\n".join(errors) or False
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su:
+            raise AccessError(
+                self.env._("Lines of a billing run are made by its Fetch.")
+            )
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if not self.env.su:
+            forbidden = set(vals) - USER_FIELDS
+            if forbidden:
+                raise AccessError(
+                    self.env._(
+                        "A billing run line's %(fields)s change only through the "
+                        "run's own actions.",
+                        fields=", ".join(sorted(forbidden)),
+                    )
+                )
+            if self.filtered(
+                lambda line: (
+                    line.state != "not_done"
+                    or line.invoice_ids
+                    or line.run_id.state != "ready"
+                )
+            ):
+                raise ValidationError(
+                    self.env._(
+                        "Only the billing action of a line still to process, in a "
+                        "run at the billing rules step, can change."
+                    )
+                )
+        return super().write(vals)
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_processed(self):
         if self.filtered("invoice_ids"):
             raise UserError(self.env._("A line with invoices cannot be deleted."))
-
-    def write(self, vals):
-        if "billing_action" in vals and self.filtered(
-            lambda line: line.state == "processed"
+        if not self.env.su and self.filtered(
+            lambda line: line.state != "not_done" or line.run_id.state != "ready"
         ):
-            raise ValidationError(
-                self.env._("The billing action of a processed line cannot change.")
+            raise UserError(
+                self.env._(
+                    "Only lines still to process, in a run at the billing rules "
+                    "step, can be removed."
+                )
             )
-        return super().write(vals)
 
     # ------------------------------------------------------------------
     # Processing helpers (called by billing.run)
     # ------------------------------------------------------------------
 
-    def _check_before_invoicing(self):
-        """Turn to Error the lines that cannot succeed; return the others."""
+    def _mark_blocked_lines_as_errors(self):
+        """Turn to Error the lines that cannot succeed (writes their state);
+        return the others."""
         no_account = self._get_products_without_income_account()
         failing = self.browse()
         for line in self:
@@ -187,19 +313,76 @@ class BillingRunLine(models.Model):
             message = self.env._(
                 "The invoice was created, but could not be delivered: %s", message
             )
-        self.write({"state": "error", "error_message": message})
+        self.sudo().write({"state": "error", "error_message": message})
+
+    def _set_skipped(self, message):
+        """The line's sales no longer qualify: not invoiced, and why."""
+        self.sudo().write({"state": "skipped", "error_message": message})
+
+    def _set_created(self):
+        """Create Only lines whose invoices exist: done, nothing delivered."""
+        self.sudo().write(
+            {
+                "state": "processed",
+                "delivery_channel": "none",
+                "process_date": fields.Datetime.now(),
+            }
+        )
+
+    def _set_invoiced_elsewhere(self):
+        """Nothing was left to invoice: show who invoiced the sales meanwhile, or
+        turn to Error when nobody did."""
+        for line in self:
+            run = line.run_id
+            invoices = line.sale_order_ids.invoice_ids.filtered(
+                lambda move, run=run: (
+                    move.state != "cancel" and move.billing_run_id != run
+                )
+            )
+            # Those made since the sales were fetched, when the clocks tell.
+            since = run.fetch_date
+            invoices = (
+                invoices.filtered(
+                    lambda move, since=since: since and move.create_date >= since
+                )
+                or invoices
+            )
+            if not invoices:
+                line._set_error(
+                    self.env._(
+                        "Nothing left to invoice: these sales were invoiced in the "
+                        "meantime (credit notes do not make a sale billable again "
+                        "for billing runs, unless set so on the credit note)."
+                    )
+                )
+                continue
+            runs = invoices.billing_run_id
+            message = self.env._(
+                "Invoiced in the meantime by %(invoices)s%(runs)s.",
+                invoices=", ".join(invoices.mapped("display_name")),
+                runs=self.env._(" (billing run %s)", ", ".join(runs.mapped("name")))
+                if runs
+                else "",
+            )
+            line.sudo().write(
+                {
+                    "state": "elsewhere",
+                    "elsewhere_invoice_ids": [fields.Command.set(invoices.ids)],
+                    "error_message": message,
+                    "process_date": fields.Datetime.now(),
+                }
+            )
 
     def _set_delivered(self, method):
         """Mark the lines delivered: one write per distinct set of values (all
         printed lines at once; emailed lines grouped by their addresses)."""
         values = {
             "state": "processed",
-            "error_message": False,
             "process_date": fields.Datetime.now(),
             "delivery_channel": "email" if method == "email" else "print",
         }
         if method != "email":
-            self.write(values)
+            self.sudo().write(values)
             return
         by_address = self.grouped(
             lambda line: ", ".join(
@@ -207,7 +390,7 @@ class BillingRunLine(models.Model):
             )
         )
         for address, lines in by_address.items():
-            lines.write(dict(values, delivery_email=address))
+            lines.sudo().write(dict(values, delivery_email=address))
 
     # ------------------------------------------------------------------
     # Actions
@@ -227,25 +410,7 @@ class BillingRunLine(models.Model):
         return {"type": "ir.actions.act_url", "url": url, "target": "new"}
 
     def action_open_invoices(self):
+        """The line's invoices, or those that invoiced its sales elsewhere."""
         self.ensure_one()
-        return self.invoice_ids._get_records_action(name=self.env._("Invoices"))
-
-    def _get_xlsx_rows(self):
-        channels = dict(self._fields["delivery_channel"].selection)
-        actions = dict(self._fields["billing_action"].selection)
-        states = dict(self._fields["state"].selection)
-        for line in self:
-            channel = channels.get(line.delivery_channel, "")
-            if line.delivery_email:
-                channel = f"{channel} ({line.delivery_email})"
-            yield [
-                line.partner_id.display_name,
-                ", ".join(line.sale_order_ids.mapped("name")),
-                line.amount_total,
-                actions.get(line.billing_action),
-                states.get(line.state),
-                ", ".join(line.invoice_ids.mapped("name")),
-                line.invoice_amount,
-                channel,
-                html2plaintext(line.error_message or ""),
-            ]
+        invoices = self.invoice_ids or self.elsewhere_invoice_ids
+        return invoices._get_records_action(name=self.env._("Invoices"))

@@ -148,6 +148,7 @@ class BillingScenario(models.Model):
         for scenario in self:
             scenario.run_count = counts.get(scenario, 0)
 
+    @api.depends("run_ids.state", "run_ids.date_to")
     def _compute_last_date_to(self):
         last = dict(
             self.env["billing.run"]._read_group(
@@ -206,5 +207,4 @@ class BillingScenario(models.Model):
         """Start a run of this scenario at the billing rules step."""
         self.ensure_one()
         run = self.env["billing.run"].create({"scenario_id": self.id})
-        run.action_next()
         return run._get_records_action()

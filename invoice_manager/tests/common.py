@@ -109,7 +109,6 @@ class InvoiceManagerCommon(AccountTestInvoicingCommon):
         run = self.env["billing.run"].create(
             {"scenario_id": (scenario or self.scenario).id}
         )
-        run.action_next()
         run.write({"date_from": date_from, "date_to": date_to, **values})
         return run
 

@@ -3,8 +3,9 @@ from unittest.mock import patch
 
 from odoo.exceptions import UserError
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
-from odoo.addons.invoice_manager.models.billing_run import BillingRun
+from odoo.addons.invoice_manager.models.billing_run_processing import BillingRun
 
 from .common import InvoiceManagerCommon
 
@@ -42,14 +43,14 @@ class TestBillingRunErrors(InvoiceManagerCommon):
     def test_missing_email_address_fails_only_that_line_and_can_be_fixed(self):
         self.customer_beta.email = False
         run = self._fetched_run(billing_action="email")
-        run.action_process()
+        run.action_process(force_synchronous=True)
         self._assert_only_line_in_error(run, self.sale_beta, "has no email address")
         self.assertEqual(run.state, "done")
         self.assertEqual(run.error_count, 1)
 
         self.customer_beta.email = "new@beta.test"
         run.action_reopen()
-        run.action_process()
+        run.action_process(force_synchronous=True)
         line = self._line_of(run, self.sale_beta)
         self.assertEqual(line.state, "processed")
         self.assertEqual(line.delivery_email, "new@beta.test")
@@ -66,7 +67,7 @@ class TestBillingRunErrors(InvoiceManagerCommon):
             [("type", "=", "sale"), ("company_id", "=", self.env.company.id)]
         ).default_account_id = False
         run = self._fetched_run()
-        run.action_process()
+        run.action_process(force_synchronous=True)
         self._assert_only_line_in_error(
             run, self.sale_gamma, "No income account for Gamma kit"
         )
@@ -86,7 +87,7 @@ class TestBillingRunErrors(InvoiceManagerCommon):
     def test_tax_misconfiguration_fails_only_that_line(self):
         self.sale_alpha.order_line.tax_id = self._break_tax()
         run = self._fetched_run()
-        run.action_process()
+        run.action_process(force_synchronous=True)
         self._assert_only_line_in_error(run, self.sale_alpha, "is deprecated")
 
     def test_order_locked_by_another_transaction_fails_only_that_line(self):
@@ -95,63 +96,69 @@ class TestBillingRunErrors(InvoiceManagerCommon):
 
         def lock_orders(run, orders):
             if locked in orders:
-                # What PostgreSQL answers to FOR UPDATE NOWAIT on a row another
-                # transaction holds, as _lock_orders reports it.
-                raise UserError(
-                    run.env._("The sale is being changed by another user or process")
-                )
+                # What _lock_orders reports when another transaction holds the
+                # row past invoice_manager.lock_timeout.
+                raise UserError(run._get_locked_message())
             return original(run, orders)
 
         with patch.object(BillingRun, "_lock_orders", lock_orders):
             run = self._fetched_run()
-            run.action_process()
+            run.action_process(force_synchronous=True)
         self._assert_only_line_in_error(run, locked, "being changed by another user")
 
     def test_error_line_processed_again_after_the_cause_is_fixed(self):
         self.sale_alpha.order_line.tax_id = self._break_tax()
         run = self._fetched_run()
-        run.action_process()
+        run.action_process(force_synchronous=True)
         self.assertEqual(self._line_of(run, self.sale_alpha).state, "error")
         self.sale_alpha.order_line.tax_id = self.tax_15
         run.action_reopen()
-        run.action_process()
+        run.action_process(force_synchronous=True)
         line = self._line_of(run, self.sale_alpha)
         self.assertEqual(line.state, "processed")
         self.assertAlmostEqual(line.invoice_ids.amount_total, 115.00, places=2)
         self.assertEqual(len(run.invoice_ids), 3)
 
-    def test_lock_orders_reports_rows_held_elsewhere_in_plain_words(self):
-        """The real lock: a second transaction holding the row makes NOWAIT fail."""
+    def test_lock_orders_waits_then_reports_rows_held_elsewhere_in_plain_words(self):
+        """The real lock: a second transaction holds the sale's row longer than
+        invoice_manager.lock_timeout."""
         run = self._new_run()
+        self.env["ir.config_parameter"].set_param("invoice_manager.lock_timeout", 1)
         # Test data is uncommitted, hence invisible to a second transaction: hold
-        # a committed row this test never writes to prove the NOWAIT path.
+        # a committed row this test never writes, in a table run._lock_rows takes.
         country = self.env.ref("base.uy")
         with self.env.registry.cursor() as other_cr:
             other_cr.execute(
                 "SELECT id FROM res_country WHERE id = %s FOR UPDATE", [country.id]
             )
-            with self.assertRaisesRegex(UserError, "being changed by another user"):
-                with self.env.cr.savepoint():
-                    run._lock_rows_nowait("res_country", country.ids)
+            with (
+                self.assertRaisesRegex(UserError, "being changed by another"),
+                mute_logger("odoo.sql_db"),
+                self.env.cr.savepoint(),
+            ):
+                run._lock_rows("res_country", country.ids)
 
     def test_process_is_refused_outside_the_rules_step(self):
         run = self._fetched_run()
-        run.action_process()
+        run.action_process(force_synchronous=True)
         with self.assertRaises(UserError):
-            run.action_process()
+            run.action_process(force_synchronous=True)
 
-    def test_lines_keep_their_sale_when_another_run_invoiced_it_first(self):
+    def test_lines_show_the_invoice_when_another_run_invoiced_it_first(self):
         first = self._fetched_run()
         second = self._fetched_run()
-        first.action_process()
-        second.action_process()
-        self.assertEqual(set(second.line_ids.mapped("state")), {"error"})
+        first.action_process(force_synchronous=True)
+        second.action_process(force_synchronous=True)
+        self.assertEqual(set(second.line_ids.mapped("state")), {"elsewhere"})
+        self.assertFalse(second.invoice_ids)
         self.assertEqual(len(self.sale_alpha.invoice_ids), 1)
-        self.assertTrue(
-            all(
-                "Nothing left to invoice" in msg
-                for msg in second.line_ids.mapped("error_message")
-            )
+        line = self._line_of(second, self.sale_alpha)
+        self.assertEqual(line.elsewhere_invoice_ids, self.sale_alpha.invoice_ids)
+        self.assertEqual(line.elsewhere_run_ids, first)
+        self.assertIn(first.name, line.error_message)
+        self.assertIn(self.sale_alpha.invoice_ids.name, line.error_message)
+        self.assertEqual(
+            line.action_open_invoices()["res_id"], line.elsewhere_invoice_ids.id
         )
         self.assertEqual(
             first.line_ids.sale_order_ids,

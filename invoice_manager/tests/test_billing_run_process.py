@@ -27,7 +27,7 @@ class TestBillingRunProcess(InvoiceManagerCommon):
 
     def test_create_only_posts_one_invoice_per_order_dated_end_of_period(self):
         run = self._fetched_run()
-        run.action_process()
+        run.action_process(force_synchronous=True)
         self.assertEqual(run.state, "done")
         self.assertEqual(set(run.line_ids.mapped("state")), {"processed"})
         line = self._line_of(run, self.sale_alpha)
@@ -48,13 +48,13 @@ class TestBillingRunProcess(InvoiceManagerCommon):
 
     def test_draft_invoices_when_the_run_does_not_post(self):
         run = self._fetched_run(auto_post=False)
-        run.action_process()
+        run.action_process(force_synchronous=True)
         self.assertEqual(set(run.invoice_ids.mapped("state")), {"draft"})
         self.assertEqual(set(run.line_ids.mapped("state")), {"processed"})
 
     def test_one_invoice_per_customer(self):
         run = self._fetched_run(grouping="customer")
-        run.action_process()
+        run.action_process(force_synchronous=True)
         line = self._line_of(run, self.sale_alpha)
         self.assertEqual(line.sale_order_ids, self.sale_alpha | self.sale_alpha_2)
         self.assertEqual(len(line.invoice_ids), 1)
@@ -71,7 +71,7 @@ class TestBillingRunProcess(InvoiceManagerCommon):
             invoice_date=date(2026, 11, 2),
             journal_id=journal.id,
         )
-        run.action_process()
+        run.action_process(force_synchronous=True)
         self.assertEqual(
             set(run.invoice_ids.mapped("invoice_date")), {date(2026, 11, 2)}
         )
@@ -79,12 +79,12 @@ class TestBillingRunProcess(InvoiceManagerCommon):
 
     def test_email_sends_each_invoice_with_its_pdf_through_odoo(self):
         run = self._fetched_run(billing_action="email")
-        run.action_process()
+        run.action_process(force_synchronous=True)
         line = self._line_of(run, self.sale_beta)
         self.assertEqual(line.state, "processed")
         self.assertEqual(line.delivery_channel, "email")
         self.assertEqual(line.delivery_email, "ap@beta.test")
-        self.assertEqual(line.delivery_state, "sent")
+        self.assertEqual(line.delivery_state, "queued", "in Odoo's mail queue")
         invoice = line.invoice_ids
         self.assertTrue(invoice.is_move_sent)
         self.assertTrue(invoice.invoice_pdf_report_id)
@@ -96,17 +96,43 @@ class TestBillingRunProcess(InvoiceManagerCommon):
         mail = self.env["mail.mail"].search([("mail_message_id", "=", message.id)])
         self.assertEqual(mail.state, "outgoing", "queued for Odoo's mail queue")
         self.assertEqual(mail.attachment_ids, message.attachment_ids)
+        mail.send()
+        line.invalidate_recordset()
+        self.assertEqual(line.delivery_state, "sent")
+
+    def test_delivery_state_tells_a_failed_email_with_its_reason(self):
+        run = self._fetched_run(billing_action="email")
+        run.action_process(force_synchronous=True)
+        line = self._line_of(run, self.sale_beta)
+        mail = self.env["mail.mail"].search(
+            [("model", "=", "account.move"), ("res_id", "=", line.invoice_ids.id)]
+        )
+        # What Odoo's mail queue records when the mail server refuses it.
+        mail.write({"state": "exception", "failure_reason": "Connection refused"})
+        line.invalidate_recordset()
+        self.assertEqual(line.delivery_state, "failed")
+        self.assertIn("Connection refused", line.delivery_error)
+        self.assertIn(line.invoice_ids.name, line.delivery_error)
+        # Odoo's sending cron failed to render or send: it leaves the error flag.
+        mail.unlink()
+        line.invoice_ids.sending_data = {"error": True}
+        line.invalidate_recordset()
+        self.assertEqual(line.delivery_state, "failed")
+        self.assertIn("could not generate or send", line.delivery_error)
 
     def test_large_email_runs_are_queued_to_odoo_sending_cron(self):
         self.env["ir.config_parameter"].set_param(
             "invoice_manager.sync_delivery_limit", 1
         )
         run = self._fetched_run(billing_action="email")
-        run.action_process()
+        run.action_process(force_synchronous=True)
         self.assertEqual(set(run.line_ids.mapped("delivery_state")), {"queued"})
         self.assertEqual(set(run.line_ids.mapped("state")), {"processed"})
         self.assertTrue(all(run.invoice_ids.mapped("sending_data")))
         self.env["account.move"]._cron_account_move_send(job_count=10)
+        self.env["mail.mail"].search(
+            [("model", "=", "account.move"), ("res_id", "in", run.invoice_ids.ids)]
+        ).send()
         run.line_ids.invalidate_recordset()
         self.assertEqual(set(run.line_ids.mapped("delivery_state")), {"sent"})
         self.assertTrue(all(run.invoice_ids.mapped("is_move_sent")))
@@ -114,7 +140,7 @@ class TestBillingRunProcess(InvoiceManagerCommon):
     def test_actions_can_differ_per_line(self):
         run = self._fetched_run(billing_action="create_only")
         self._line_of(run, self.sale_beta).billing_action = "email"
-        run.action_process()
+        run.action_process(force_synchronous=True)
         self.assertEqual(self._line_of(run, self.sale_beta).delivery_channel, "email")
         self.assertEqual(self._line_of(run, self.sale_alpha).delivery_channel, "none")
 
@@ -126,18 +152,18 @@ class TestBillingRunProcess(InvoiceManagerCommon):
 
     def test_processing_again_never_invoices_twice(self):
         run = self._fetched_run()
-        run.action_process()
+        run.action_process(force_synchronous=True)
         invoices = run.invoice_ids
         run.action_reopen()
         run.action_fetch()
-        run.action_process()
+        run.action_process(force_synchronous=True)
         self.assertEqual(run.invoice_ids, invoices)
         second = self._fetched_run()
         self.assertFalse(second.line_ids)
 
     def test_credit_note_does_not_make_a_sale_billable_again(self):
         run = self._fetched_run(partner_ids=[Command.set(self.customer_beta.ids)])
-        run.action_process()
+        run.action_process(force_synchronous=True)
         invoice = run.invoice_ids
         reversal = (
             self.env["account.move.reversal"]
@@ -150,7 +176,7 @@ class TestBillingRunProcess(InvoiceManagerCommon):
         self.assertFalse(later.line_ids, "the billing run does not")
         # A stale line (fetched before the credit note) fails instead of re-invoicing.
         stale = self._new_run(partner_ids=[Command.set(self.customer_beta.ids)])
-        self.env["billing.run.line"].create(
+        self.env["billing.run.line"].sudo().create(
             {
                 "run_id": stale.id,
                 "partner_id": self.customer_beta.id,
@@ -158,9 +184,9 @@ class TestBillingRunProcess(InvoiceManagerCommon):
                 "billing_action": "create_only",
             }
         )
-        stale.action_process()
-        self.assertEqual(stale.line_ids.state, "error")
-        self.assertIn("Nothing left to invoice", stale.line_ids.error_message)
+        stale.action_process(force_synchronous=True)
+        self.assertEqual(stale.line_ids.state, "elsewhere")
+        self.assertIn(invoice.name, stale.line_ids.error_message)
         self.assertEqual(
             self.sale_beta.invoice_ids.filtered(
                 lambda move: move.move_type == "out_invoice"
@@ -184,14 +210,14 @@ class TestBillingRunProcess(InvoiceManagerCommon):
         # 1,000.00 + 15 % = 1,150.00; 30 % down payment = 345.00 already invoiced.
         run = self._fetched_run(partner_ids=[Command.set(self.customer_gamma.ids)])
         self.assertAlmostEqual(run.line_ids.amount_total, 805.00, places=2)
-        run.action_process()
+        run.action_process(force_synchronous=True)
         final = run.invoice_ids
         self.assertAlmostEqual(final.amount_total, 805.00, places=2)
         self.assertEqual(order.invoice_status, "invoiced")
 
     def test_export_xlsx_lists_every_line_and_result(self):
         run = self._fetched_run()
-        run.action_process()
+        run.action_process(force_synchronous=True)
         action = run.action_export_xlsx()
         attachment = self.env["ir.attachment"].browse(
             int(action["url"].split("/")[-1].split("?")[0])
@@ -205,9 +231,10 @@ class TestBillingRunProcess(InvoiceManagerCommon):
         by_sale = {row[1]: row for row in rows[1:]}
         row = by_sale[self.sale_alpha.name]
         self.assertEqual(row[0], "Alpha Retail")
-        self.assertAlmostEqual(row[2], 317.98, places=2)
-        self.assertEqual(row[4], "Processed")
-        self.assertEqual(row[5], self._line_of(run, self.sale_alpha).invoice_ids.name)
+        self.assertEqual(row[2], self.env.company.currency_id.name)
+        self.assertAlmostEqual(row[3], 317.98, places=2)
+        self.assertEqual(row[5], "Processed")
+        self.assertEqual(row[6], self._line_of(run, self.sale_alpha).invoice_ids.name)
 
 
 @tagged("post_install", "-at_install")
@@ -226,7 +253,9 @@ class TestBillingRunPrint(InvoiceManagerCommon, HttpCase):
 
     def test_print_makes_one_pdf_of_all_printed_invoices(self):
         run = self._fetched_run(billing_action="print")
-        run.with_context(force_report_rendering=True).action_process()
+        run.with_context(force_report_rendering=True).action_process(
+            force_synchronous=True
+        )
         self.assertEqual(set(run.line_ids.mapped("delivery_channel")), {"print"})
         self.assertTrue(all(run.invoice_ids.mapped("invoice_pdf_report_id")))
         pdf = run.print_attachment_id.raw

@@ -25,7 +25,7 @@ class TestBillingScenario(InvoiceManagerCommon):
         self._create_sale(self.customer_alpha, date(2026, 9, 10))
         run = self._new_run(date_from=date(2026, 9, 1), date_to=date(2026, 9, 30))
         run.action_fetch()
-        run.action_process()
+        run.action_process(force_synchronous=True)
         self.assertEqual(self.scenario.last_date_to, date(2026, 9, 30))
         next_run = self.env["billing.run"].create({"scenario_id": self.scenario.id})
         self.assertEqual(
@@ -49,15 +49,33 @@ class TestBillingScenario(InvoiceManagerCommon):
                 "grouping": "customer",
             }
         )
-        with Form(self.env["billing.run"]) as run_form:
-            run_form.scenario_id = self.scenario
-            self.assertEqual(run_form.billing_action, "print")
-            self.assertEqual(run_form.grouping, "customer")
-        run = run_form.save()
-        self.assertEqual(run.partner_ids, self.customer_beta)
-        self.assertEqual(run.state, "draft")
-        run.action_next()
+        # Step 1: the wizard picks the scenario; Next makes the run (step 2).
+        with Form(self.env["billing.run.wizard"]) as wizard_form:
+            wizard_form.scenario_id = self.scenario
+        action = wizard_form.save().action_next()
+        run = self.env["billing.run"].browse(action["res_id"])
         self.assertEqual(run.state, "ready")
+        self.assertEqual(run.scenario_id, self.scenario)
+        self.assertEqual(run.billing_action, "print")
+        self.assertEqual(run.grouping, "customer")
+        self.assertEqual(run.partner_ids, self.customer_beta)
+        # Step 2: the rule values stay editable in the run's form.
+        with Form(run) as run_form:
+            run_form.billing_action = "email"
+        self.assertEqual(run.billing_action, "email")
+
+    def test_run_created_by_a_script_fetches_without_the_wizard(self):
+        """An RPC client: create() with a scenario, then action_fetch()."""
+        self._create_sale(self.customer_alpha, date(2026, 10, 3))
+        run = self.env["billing.run"].create(
+            {
+                "scenario_id": self.scenario.id,
+                "date_from": date(2026, 10, 1),
+                "date_to": date(2026, 10, 31),
+            }
+        )
+        run.action_fetch()
+        self.assertEqual(run.line_ids.partner_id, self.customer_alpha)
 
     def test_invalid_extra_filter_is_refused(self):
         with self.assertRaises(ValidationError):

@@ -49,11 +49,10 @@ class TestBillingSecurity(InvoiceManagerCommon):
             env["billing.scenario"].browse(self.scenario_b.id).read(["name"])
 
         run = env["billing.run"].create({"scenario_id": self.scenario.id})
-        run.action_next()
         run.write({"date_from": date(2026, 10, 1), "date_to": date(2026, 10, 31)})
         run.action_fetch()
         self.assertEqual(run.line_ids.sale_order_ids.sudo(), self.sale_a)
-        run.action_process()
+        run.action_process(force_synchronous=True)
         self.assertEqual(run.line_ids.state, "processed")
         self.assertEqual(run.invoice_ids.sudo().company_id, self.company_a)
         self.assertFalse(self.sale_b.invoice_ids)
@@ -90,7 +89,6 @@ class TestBillingSecurity(InvoiceManagerCommon):
             .with_company(self.company_b)
             .create({"scenario_id": self.scenario_b.id})
         )
-        run.action_next()
         run.write({"date_from": date(2026, 10, 1), "date_to": date(2026, 10, 31)})
         run.with_context(
             allowed_company_ids=[self.company_a.id, self.company_b.id]
@@ -98,7 +96,7 @@ class TestBillingSecurity(InvoiceManagerCommon):
         self.assertEqual(run.line_ids.sale_order_ids, self.sale_b)
         run.with_context(
             allowed_company_ids=[self.company_a.id, self.company_b.id]
-        ).action_process()
+        ).action_process(force_synchronous=True)
         invoice = run.invoice_ids
         self.assertEqual(invoice.company_id, self.company_b)
         self.assertEqual(invoice.journal_id.company_id, self.company_b)

@@ -1,6 +1,8 @@
+import threading
+
 from dateutil.relativedelta import relativedelta
 
-from odoo import fields
+from odoo import api, fields
 from odoo.tests import HttpCase, tagged
 
 from .common import InvoiceManagerCommon
@@ -22,7 +24,9 @@ class TestInvoiceManagerTour(InvoiceManagerCommon, HttpCase):
         # One request first: Python 3.11.7's ast module can fail on a fresh
         # server's concurrent first requests (a CPython bug).
         self.url_open("/web/login")
+        scheduler = self._start_scheduler()
         self.start_tour("/odoo", "invoice_manager_tour", login=self.env.user.login)
+        scheduler.join()
         run = self.env["billing.run"].search([("scenario_id", "=", self.scenario.id)])
         self.assertEqual(len(run), 1)
         self.assertEqual(run.state, "done")
@@ -40,3 +44,31 @@ class TestInvoiceManagerTour(InvoiceManagerCommon, HttpCase):
         for sale in sales:
             self.assertEqual(sale.invoice_status, "invoiced")
             self.assertAlmostEqual(sale.invoice_ids.amount_total, 115.00, places=2)
+
+    def _start_scheduler(self, timeout=60):
+        """A thread that does what Odoo's cron worker does once Process queued a
+        run: call the triggered cron's action in a cursor of its own (in test
+        mode, a cursor on the test transaction, as the HTTP requests have)."""
+        stop = threading.Event()
+
+        def scheduler():
+            for _attempt in range(timeout * 4):
+                with self.registry.cursor() as cr:
+                    env = api.Environment(cr, api.SUPERUSER_ID, {})
+                    queued = env["billing.run"].search_count(
+                        [("state", "=", "processing")]
+                    )
+                if queued:
+                    # Long enough for the form to show the run processing.
+                    stop.wait(3)
+                    with self.registry.cursor() as cr:
+                        env = api.Environment(cr, api.SUPERUSER_ID, {})
+                        env["billing.run"]._cron_process_runs()
+                    return
+                if stop.wait(0.25):
+                    return
+
+        thread = threading.Thread(target=scheduler, name="billing-run-scheduler")
+        thread.start()
+        self.addCleanup(stop.set)
+        return thread

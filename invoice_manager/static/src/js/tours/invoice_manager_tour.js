@@ -81,8 +81,16 @@ registry.category("web_tour.tours").add("invoice_manager_tour", {
             run: "click",
         },
         {
-            content: "The run is processed",
+            content: "The scheduler processes the run; its progress bar is shown",
+            trigger: '.o_statusbar_status button.o_arrow_button_current:contains("Processing")',
+        },
+        {
+            trigger: '.o_field_billing_run_progress',
+        },
+        {
+            content: "The form refreshes itself until the run is processed",
             trigger: '.o_statusbar_status button.o_arrow_button_current:contains("Processed")',
+            timeout: 30000,
         },
         checkLines("state", "Processed", 3),
         checkLines("delivery_channel", "Email", 2),

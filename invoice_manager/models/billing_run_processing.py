@@ -1,0 +1,443 @@
+# billing.run is split by concern, one file each, as Odoo splits its large models.
+# pylint: disable=consider-merging-classes-inherited
+import logging
+import random
+import time
+from collections import defaultdict
+
+import psycopg2.errors
+
+from odoo import Command, api, fields, models, modules
+from odoo.exceptions import UserError
+from odoo.osv import expression
+from odoo.service.model import (
+    MAX_TRIES_ON_CONCURRENCY_FAILURE,
+    PG_CONCURRENCY_EXCEPTIONS_TO_RETRY,
+)
+from odoo.tools import SQL, config, split_every
+
+_logger = logging.getLogger(__name__)
+
+# Odoo's scheduler calls a batched job up to this many times in one tick
+# (odoo.addons.base.models.ir_cron.MAX_BATCH_PER_CRON_JOB), all within the
+# cron's time limit.
+CRON_BATCHES_PER_TICK = 10
+# Processing time of one scheduler call when no time limit applies (threaded
+# server, or a limit of 0).
+DEFAULT_CRON_BATCH_SECONDS = 60
+
+
+class BillingRun(models.Model):
+    """Processing: lines invoiced chunk by chunk, each chunk a transaction of its
+    own, in Odoo's scheduler (or synchronously for scripts)."""
+
+    _inherit = "billing.run"
+
+    # ------------------------------------------------------------------
+    # Entry points
+    # ------------------------------------------------------------------
+
+    def action_process(self, force_synchronous=False):
+        """Create, post and deliver the invoices of every line still to process.
+
+        By default the runs are handed to Odoo's scheduler (the cron
+        ``ir_cron_billing_run_process``, triggered at once) and this returns
+        right away; the run shows its progress. ``force_synchronous=True``
+        processes them now, in this process (scripts, scheduled actions, RPC
+        clients that wait). Calling it again on an interrupted run resumes it:
+        lines already processed are never processed again.
+        """
+        self._check_processable()
+        for run in self:
+            run._prepare_processing()
+        if force_synchronous:
+            for run in self:
+                run._get_processing_env_run()._process_pending(deadline=None)
+            return True
+        self.env.ref("invoice_manager.ir_cron_billing_run_process")._trigger()
+        return True
+
+    def _check_processable(self):
+        for run in self:
+            if run.state == "processing":
+                continue
+            run._check_editable()
+
+    def _prepare_processing(self):
+        """Queue the run: its Error and Not Invoiced lines are tried again."""
+        self.ensure_one()
+        self.line_ids.filtered(
+            lambda line: line.state in ("error", "skipped")
+        ).sudo().write({"state": "not_done", "error_message": False})
+        values = {"state": "processing"}
+        if self.state != "processing":
+            values.update(process_date=fields.Datetime.now(), process_uid=self.env.uid)
+        self.sudo().write(values)
+        self._commit_batch()
+
+    def _get_processing_env_run(self):
+        """The run as the user who asked to process it, in its company."""
+        self.ensure_one()
+        run = self
+        user = self.process_uid
+        if user and user.active and user != self.env.user:
+            run = run.with_user(user)
+        return run.with_company(self.company_id)
+
+    @api.model
+    def _cron_process_runs(self):
+        """Scheduler: process the runs queued for processing, one batch of lines
+        per call, reporting progress so that Odoo calls again while work remains.
+
+        Each call stops after ``_get_cron_batch_seconds()``; what it did is
+        committed, so a worker killed on its time limit loses at most the chunk
+        it was in, and the next call carries on where it stopped.
+        """
+        runs = self.search([("state", "=", "processing")], order="id")
+        if not runs:
+            return
+        deadline = time.monotonic() + self._get_cron_batch_seconds()
+        done_before = sum(runs.mapped("line_count")) - sum(
+            runs.mapped("not_done_count")
+        )
+        for run in runs:
+            run._get_processing_env_run()._process_pending(deadline=deadline)
+            if time.monotonic() >= deadline:
+                break
+        runs.invalidate_recordset()
+        runs = runs.exists()
+        remaining = sum(runs.mapped("not_done_count"))
+        done = sum(runs.mapped("line_count")) - remaining - done_before
+        self.env["ir.cron"]._notify_progress(done=max(done, 0), remaining=remaining)
+
+    @api.model
+    def _get_cron_batch_seconds(self):
+        """How long one scheduler call processes: in prefork mode, a tick's
+        ``CRON_BATCHES_PER_TICK`` calls must fit within the cron time limit
+        (``--limit-time-real-cron``, else ``--limit-time-real``)."""
+        configured = (
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("invoice_manager.cron_batch_seconds")
+        )
+        if configured:
+            return float(configured)
+        limit = 0
+        if config["workers"]:
+            limit = config["limit_time_real_cron"]
+            if limit is None or limit < 0:
+                limit = config["limit_time_real"]
+        if limit and limit > 0:
+            return max(limit * 0.8 / CRON_BATCHES_PER_TICK, 1.0)
+        return DEFAULT_CRON_BATCH_SECONDS
+
+    # ------------------------------------------------------------------
+    # Batches and chunks
+    # ------------------------------------------------------------------
+
+    def _get_chunk_size(self, line_count=0):
+        """Lines invoiced per transaction. A small run whose ``line_count`` lines
+        are rendered now is cut in one chunk per delivery worker (at least
+        ``MIN_RENDER_CHUNK`` lines, below which a chunk costs more than it
+        saves): the PDFs of a chunk render while the next one is invoiced, and
+        the last chunk, whose rendering nothing overlaps, stays small."""
+        size = int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("invoice_manager.chunk_size", 100)
+        )
+        workers = self._get_delivery_workers()
+        if workers > 1 and line_count and self._can_commit():
+            size = min(
+                size, max(self._get_min_render_chunk(), -(-line_count // workers))
+            )
+        return size
+
+    def _can_commit(self):
+        return not modules.module.current_test and not self.env.context.get(
+            "billing_run_no_commit"
+        )
+
+    def _commit_batch(self):
+        """Batch boundary of a run: keep what a chunk of lines did.
+
+        Each chunk is committed so that a later failure, a crash or a time-out
+        never rolls back invoices already made and their lines' status; a line's
+        state always says whether its invoice exists. Not in tests, nor when the
+        caller forbids it (context ``billing_run_no_commit``).
+        """
+        if self._can_commit():
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+
+    def _get_pending_lines(self):
+        self.ensure_one()
+        return self.line_ids.filtered(lambda line: line.state == "not_done")
+
+    def _process_pending(self, deadline=None):
+        """Process the run's pending lines chunk by chunk until none is left, or
+        ``deadline`` (``time.monotonic()``) passed; finish the run when none is
+        left. Each chunk is committed; while the next chunk is invoiced, the
+        PDFs of the previous one are rendered and sent by worker transactions."""
+        self.ensure_one()
+        lines = self._get_pending_lines()
+        email_lines = lines.filtered(lambda line: line.billing_action == "email")
+        print_lines = lines.filtered(lambda line: line.billing_action == "print")
+        queue_email = len(email_lines) > self._get_sync_delivery_limit()
+        rendered = print_lines if queue_email else print_lines | email_lines
+        chunk_size = self._get_chunk_size(len(rendered))
+        with self._delivery_pool() as deliver:
+            for chunk in split_every(chunk_size, lines.ids, lines.browse):
+                self._process_chunk(chunk)
+                self._deliver_lines(chunk, deliver, queue_email)
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+        self.invalidate_recordset()
+        if not self._get_pending_lines():
+            self._finish_processing()
+
+    def _process_chunk(self, lines):
+        """Invoice ``lines`` in a transaction of its own.
+
+        When it collides with a concurrent transaction (another run or a user
+        invoicing the same sales), it is rolled back and done again in a new
+        transaction, whose snapshot sees what the other one committed: sales the
+        other one invoiced then show its invoice instead of being invoiced twice.
+        """
+        self.ensure_one()
+        line_ids = lines.ids
+        for attempt in range(1, MAX_TRIES_ON_CONCURRENCY_FAILURE + 1):
+            try:
+                self._invoice_chunk(lines.browse(line_ids))
+                self._commit_batch()
+                return
+            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as error:
+                if not self._can_commit():
+                    raise
+                self.env.cr.rollback()
+                self.env.invalidate_all()
+                _logger.info(
+                    "Billing run %s: chunk of %s lines collided with another "
+                    "transaction (%s), attempt %s",
+                    self.id,
+                    len(line_ids),
+                    type(error).__name__,
+                    attempt,
+                )
+                if attempt == MAX_TRIES_ON_CONCURRENCY_FAILURE:
+                    lines.browse(line_ids)._set_error(self._get_locked_message())
+                    self._commit_batch()
+                    return
+                time.sleep(random.uniform(0.1, 0.5 * attempt))
+
+    def _invoice_chunk(self, lines):
+        """Invoice ``lines``: the whole chunk at once, else line by line.
+
+        A failing line turns to Error with its reason and never stops or rolls
+        back the others; a collision with another transaction is raised for the
+        whole chunk to be done again (see ``_process_chunk``).
+        """
+        self.ensure_one()
+        lines = lines._mark_blocked_lines_as_errors()
+        to_invoice = lines.filtered(lambda line: not line.invoice_ids)
+        if to_invoice:
+            self._isolate_failures(
+                to_invoice,
+                self._invoice_lines,
+                lambda line, error: line._set_error(error),
+                reraise=PG_CONCURRENCY_EXCEPTIONS_TO_RETRY,
+            )
+        # Lines whose invoice exists already (made before an interruption):
+        # Create Only ones are done.
+        lines.filtered(
+            lambda line: (
+                line.invoice_ids
+                and line.state == "not_done"
+                and line.billing_action == "create_only"
+            )
+        )._set_created()
+
+    def _isolate_failures(self, lines, apply, on_error, reraise=()):
+        """Run ``apply(lines)`` in a savepoint; if it fails, run it again line by
+        line, each in its own savepoint, and hand each failing line and its error
+        to ``on_error``. Errors of the types ``reraise`` are not handled."""
+        # pylint: disable=broad-exception-caught
+        try:
+            with self.env.cr.savepoint():
+                apply(lines)
+            return
+        except reraise:
+            raise
+        except Exception:
+            # Each line is retried alone just below.
+            _logger.info(
+                "Billing run %s: a chunk of %s lines failed, retrying line by line",
+                self.id,
+                len(lines),
+                exc_info=_logger.isEnabledFor(logging.DEBUG),
+            )
+        for line in lines.browse(lines.ids):
+            try:
+                with self.env.cr.savepoint():
+                    apply(line)
+            except reraise:
+                raise
+            except Exception as error:
+                # Reported on the line.
+                on_error(line, error)
+
+    # ------------------------------------------------------------------
+    # Invoicing
+    # ------------------------------------------------------------------
+
+    def _get_locked_message(self):
+        return self.env._(
+            "The sale is being changed by another user or process right now: "
+            "process this line again in a moment."
+        )
+
+    def _lock_orders(self, orders):
+        """Lock ``orders`` for this transaction (see ``_lock_rows``)."""
+        self._lock_rows("sale_order", orders.ids)
+
+    def _lock_rows(self, table, ids):
+        """Lock rows ``ids`` of ``table``, waiting for a transaction that holds
+        them up to ``invoice_manager.lock_timeout`` seconds (then the lines fail
+        in plain words).
+
+        The rows are also touched (a no-op update): a transaction that locked and
+        invoiced them before us makes our lock fail with a serialization error
+        once it commits, and the chunk is done again on a fresh snapshot that
+        sees its invoices (``_process_chunk``).
+        """
+        if not ids:
+            return
+        timeout = int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("invoice_manager.lock_timeout", 30)
+        )
+        ids = tuple(sorted(ids))
+        cr = self.env.cr
+        try:
+            with cr.savepoint(flush=False):
+                cr.execute(SQL("SET LOCAL lock_timeout = %s", f"{max(timeout, 1)}s"))
+                cr.execute(
+                    SQL(
+                        "SELECT id FROM %s WHERE id IN %s "
+                        "ORDER BY id FOR NO KEY UPDATE",
+                        SQL.identifier(table),
+                        ids,
+                    )
+                )
+                cr.execute(
+                    SQL(
+                        "UPDATE %s SET write_date = write_date WHERE id IN %s",
+                        SQL.identifier(table),
+                        ids,
+                    )
+                )
+        except psycopg2.errors.LockNotAvailable as error:
+            raise UserError(self._get_locked_message()) from error
+        finally:
+            cr.execute(SQL("SET LOCAL lock_timeout = DEFAULT"))
+
+    def _prepare_invoice_values(self, order):  # pylint: disable=unused-argument
+        """Invoice values a run sets on top of ``order``'s own (hook)."""
+        self.ensure_one()
+        values = {"invoice_date": self._get_invoice_date(), "billing_run_id": self.id}
+        if self.journal_id:
+            values["journal_id"] = self.journal_id.id
+        return values
+
+    def _get_invoice_date(self):
+        self.ensure_one()
+        if self.invoice_date_mode == "fixed" and self.invoice_date:
+            return self.invoice_date
+        if self.invoice_date_mode == "period_end" and self.date_to:
+            return self.date_to
+        return fields.Date.context_today(self)
+
+    def _exclude_unqualified_orders(self, lines):
+        """Check the lines' sales against the run's rules again, now that they are
+        locked: a sale that no longer qualifies is not invoiced, and its line says
+        why. Return the lines with sales left to invoice."""
+        self.ensure_one()
+        orders = lines.sale_order_ids
+        reasons = defaultdict(list)
+        for reason, domain in self._get_rule_domains().items():
+            qualifying = self.env["sale.order"].search(
+                expression.AND([[("id", "in", orders.ids)], domain])
+            )
+            for order in orders - qualifying:
+                reasons[order].append(reason)
+        if not reasons:
+            return lines
+        kept = lines.browse()
+        for line in lines:
+            excluded = line.sale_order_ids.filtered(lambda order: order in reasons)
+            if not excluded:
+                kept |= line
+                continue
+            message = "\n".join(
+                self.env._(
+                    "%(sale)s was not invoiced: %(reasons)s.",
+                    sale=order.name,
+                    reasons=", ".join(reasons[order]),
+                )
+                for order in excluded
+            )
+            if excluded == line.sale_order_ids:
+                line._set_skipped(message)
+            else:
+                # The other sales of the line are invoiced; the excluded ones can
+                # be fetched again once they qualify.
+                line.sudo().write(
+                    {
+                        "sale_order_ids": [Command.unlink(o.id) for o in excluded],
+                        "error_message": message,
+                    }
+                )
+                kept |= line
+        return kept
+
+    def _invoice_lines(self, lines):
+        """Create (and post) the invoices of ``lines``; raise on any failure."""
+        self.ensure_one()
+        self._lock_orders(lines.sale_order_ids)
+        lines.sale_order_ids.invalidate_recordset()
+        lines.sale_order_ids.order_line.invalidate_recordset()
+        lines = self._exclude_unqualified_orders(lines)
+        orders = lines.sale_order_ids
+        if not orders:
+            return
+        invoices = orders.with_context(
+            billing_run_id=self.id, raise_if_nothing_to_invoice=False
+        )._create_invoices(grouped=self.grouping == "order", final=True)
+        line_by_order = {
+            order.id: line for line in lines for order in line.sale_order_ids
+        }
+        invoices_by_line = defaultdict(set)
+        for invoice in invoices:
+            for order in invoice.line_ids.sale_line_ids.order_id:
+                invoices_by_line[line_by_order[order.id]].add(invoice.id)
+        to_post = self.env["account.move"]
+        for line in lines:
+            line_invoices = invoices.browse(sorted(invoices_by_line.get(line, ())))
+            if self.auto_post or line.billing_action != "create_only":
+                to_post |= line_invoices
+        to_post.filtered(lambda move: move.state == "draft").action_post()
+        now = fields.Datetime.now()
+        nothing_left = lines.browse()
+        for line in lines:
+            line_invoices = invoices_by_line.get(line)
+            if not line_invoices:
+                nothing_left |= line
+                continue
+            values = {
+                "invoice_ids": [Command.set(sorted(line_invoices))],
+                "process_date": now,
+            }
+            if line.billing_action == "create_only":
+                values.update(state="processed", delivery_channel="none")
+            line.sudo().write(values)
+        nothing_left._set_invoiced_elsewhere()
