@@ -1,3 +1,5 @@
+from . import res_company
+from . import res_config_settings
 from . import sale_order_line
 from . import sale_order
 from . import billing_scenario
