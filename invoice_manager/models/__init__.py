@@ -1,4 +1,6 @@
 from . import account_move
+from . import res_company
+from . import res_config_settings
 from . import sale_order_line
 from . import sale_order
 from . import billing_scenario

@@ -1,8 +1,10 @@
 from collections import defaultdict
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import float_is_zero
+
+APPROVAL_STAMP_FIELDS = ("approved_for_invoicing_uid", "approved_for_invoicing_date")
 
 
 class SaleOrder(models.Model):
@@ -29,9 +31,116 @@ class SaleOrder(models.Model):
         readonly=True,
     )
 
+    # ------------------------------------------------------------------ ORM
+    @api.model_create_multi
+    def create(self, vals_list):
+        # A sale created approved goes through the approval (rights, confirmed
+        # state, who and when), as the same sale approved right after creation.
+        approvals = {}
+        new_vals_list = []
+        for index, vals in enumerate(vals_list):
+            self._check_billing_approval_stamp_access(vals, creating=True)
+            if vals.get("approved_for_invoicing"):
+                vals = dict(vals)
+                approvals[index] = {
+                    fname: vals.pop(fname)
+                    for fname in ("approved_for_invoicing", *APPROVAL_STAMP_FIELDS)
+                    if fname in vals
+                }
+            new_vals_list.append(vals)
+        if approvals:
+            self._check_billing_approval_rights()
+        orders = super().create(new_vals_list)
+        order_ids_by_approval = defaultdict(list)
+        for index, approval_vals in approvals.items():
+            order_ids_by_approval[tuple(approval_vals.items())].append(orders[index].id)
+        for approval_items, order_ids in order_ids_by_approval.items():
+            self.browse(order_ids).write(dict(approval_items))
+        return orders
+
+    def write(self, vals):
+        self._check_billing_approval_stamp_access(vals)
+        if "approved_for_invoicing" not in vals:
+            return super().write(vals)
+        self._check_billing_approval_rights()
+        vals = dict(vals)
+        approve = bool(vals.pop("approved_for_invoicing"))
+        stamp = {
+            fname: vals.pop(fname) for fname in APPROVAL_STAMP_FIELDS if fname in vals
+        }
+        # Only the sales whose approval changes: an approved sale keeps its
+        # approver and date.
+        to_change = self.filtered(lambda order: order.approved_for_invoicing != approve)
+        result = super().write(vals) if vals else True
+        if to_change:
+            if approve:
+                to_change._check_can_approve_for_invoicing()
+            super(SaleOrder, to_change).write(
+                {**to_change._prepare_billing_approval_values(approve), **stamp}
+            )
+        return result
+
+    # ------------------------------------------------------------------ approval
     def action_approve_for_invoicing(self):
-        to_approve = self.filtered(lambda order: not order.approved_for_invoicing)
-        not_confirmed = to_approve.filtered(lambda order: order.state != "sale")
+        self.write({"approved_for_invoicing": True})
+        return True
+
+    def action_unapprove_for_invoicing(self):
+        self.write({"approved_for_invoicing": False})
+        return True
+
+    @api.model
+    def _prepare_billing_approval_values(self, approve):
+        """Values recording an approval (who, when) or its withdrawal."""
+        if not approve:
+            return dict.fromkeys(
+                ("approved_for_invoicing", *APPROVAL_STAMP_FIELDS), False
+            )
+        return {
+            "approved_for_invoicing": True,
+            "approved_for_invoicing_uid": self.env.uid,
+            "approved_for_invoicing_date": fields.Datetime.now(),
+        }
+
+    @api.model
+    def _check_billing_approval_stamp_access(self, vals, creating=False):
+        """Who approved and when are recorded by approving, never written."""
+        if self.env.su:
+            return
+        written = [
+            fname
+            for fname in APPROVAL_STAMP_FIELDS
+            if fname in vals and (vals[fname] or not creating)
+        ]
+        if written:
+            raise AccessError(
+                self.env._(
+                    "Who approved a sale for invoicing and when are recorded by "
+                    "approving it; they cannot be written directly."
+                )
+            )
+
+    @api.model
+    def _check_billing_approval_rights(self):
+        """Approving sales for invoicing, or withdrawing an approval, is a right."""
+        if self.env.su or self.env.user.has_group(
+            "invoice_manager.group_billing_approver"
+        ):
+            return
+        raise AccessError(
+            self.env._(
+                "Only users with the right “%(group)s” can approve sales for "
+                "invoicing or withdraw their approval.",
+                group=self.env.ref("invoice_manager.group_billing_approver")
+                .sudo()
+                .name,
+            )
+        )
+
+    def _check_can_approve_for_invoicing(self):
+        """These sales may be approved by the current user (confirmed sales only;
+        no one approves their own sales where their company forbids it)."""
+        not_confirmed = self.filtered(lambda order: order.state != "sale")
         if not_confirmed:
             raise UserError(
                 self.env._(
@@ -39,24 +148,23 @@ class SaleOrder(models.Model):
                     orders=", ".join(not_confirmed.mapped("name")),
                 )
             )
-        to_approve.write(
-            {
-                "approved_for_invoicing": True,
-                "approved_for_invoicing_uid": self.env.uid,
-                "approved_for_invoicing_date": fields.Datetime.now(),
-            }
+        if self.env.su:
+            return
+        own = self.filtered(
+            lambda order: (
+                order.user_id == self.env.user
+                and order.company_id.billing_forbid_self_approval
+            )
         )
-        return True
-
-    def action_unapprove_for_invoicing(self):
-        self.filtered("approved_for_invoicing").write(
-            {
-                "approved_for_invoicing": False,
-                "approved_for_invoicing_uid": False,
-                "approved_for_invoicing_date": False,
-            }
-        )
-        return True
+        if own:
+            raise UserError(
+                self.env._(
+                    "You are the salesperson of %(orders)s and their company does "
+                    "not allow salespeople to approve their own sales for "
+                    "invoicing: another approver has to approve them.",
+                    orders=", ".join(own.mapped("name")),
+                )
+            )
 
     @api.model
     def _billing_run(self):

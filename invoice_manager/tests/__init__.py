@@ -5,3 +5,4 @@ from . import test_billing_run_errors
 from . import test_billing_security
 from . import test_invoice_manager_tour
 from . import test_billing_run_background
+from . import test_billing_approval
