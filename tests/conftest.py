@@ -99,7 +99,7 @@ def database(venv_python, odoo_src):
         db = f"billing_e2e_{os.getpid()}"
         subprocess.run(["createdb", db], check=True)
         created = True
-        subprocess.run(
+        install = subprocess.run(
             [
                 str(venv_python),
                 str(odoo_src / "odoo-bin"),
@@ -115,10 +115,12 @@ def database(venv_python, odoo_src):
                 "--max-cron-threads=0",
                 "--http-port=0",
             ],
-            check=True,
             capture_output=True,
+            text=True,
             timeout=900,
         )
+        if install.returncode:
+            pytest.fail(f"installing invoice_manager failed:\n{install.stderr[-4000:]}")
     yield OdooDatabase(venv_python, REPO, odoo_src, db, data_dir)
     if created:
         subprocess.run(["dropdb", "--if-exists", db], check=False)

@@ -322,6 +322,7 @@ class BillingRun(models.Model):
             for vals in vals_list:
                 self._check_result_fields_untouched(vals, creating=True)
         for vals in vals_list:
+            self._complete_rule_values(vals)
             if vals.get("name", "/") == "/":
                 vals["name"] = (
                     self.env["ir.sequence"].next_by_code("billing.run") or "/"
@@ -334,6 +335,23 @@ class BillingRun(models.Model):
             if set(vals) & set(RULE_FIELDS):
                 self._check_editable()
         return super().write(vals)
+
+    @api.model
+    def _complete_rule_values(self, vals):
+        """Fill the rule values ``vals`` leaves out from its scenario.
+
+        Odoo computes none of the fields of one compute method when ``create()``
+        is given any of them: a script giving only the tags would get a run
+        without billing action or period.
+        """
+        scenario = self.env["billing.scenario"].browse(vals.get("scenario_id"))
+        if not scenario:
+            return
+        defaults = self._prepare_rule_values(scenario)
+        if not {"date_from", "date_to"} <= set(vals):
+            defaults["date_from"], defaults["date_to"] = scenario._get_next_period()
+        for name, value in defaults.items():
+            vals.setdefault(name, value)
 
     @api.model
     def _check_result_fields_untouched(self, vals, creating=False):

@@ -163,9 +163,9 @@ class BillingRunLine(models.Model):
                     state = "failed"
                     errors.append(
                         self.env._(
-                            "%s: Odoo could not generate or send it (see the "
-                            "invoice's chatter).",
-                            invoice.name,
+                            "%(invoice)s: Odoo's sending failed: %(reason)s",
+                            invoice=invoice.name,
+                            reason=invoice._get_last_sending_error(),
                         )
                     )
                 elif failed := mail.filtered(lambda m: m.state == "exception"):

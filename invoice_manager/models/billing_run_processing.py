@@ -109,6 +109,11 @@ class BillingRun(models.Model):
         remaining = sum(runs.mapped("not_done_count"))
         done = sum(runs.mapped("line_count")) - remaining - done_before
         self.env["ir.cron"]._notify_progress(done=max(done, 0), remaining=remaining)
+        if remaining:
+            # Odoo calls again within this tick; past its last call, a prefork
+            # cron worker would sleep up to a minute before the next tick
+            # unless a trigger wakes it.
+            self.env.ref("invoice_manager.ir_cron_billing_run_process")._trigger()
 
     @api.model
     def _get_cron_batch_seconds(self):

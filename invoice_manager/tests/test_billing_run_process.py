@@ -113,12 +113,14 @@ class TestBillingRunProcess(InvoiceManagerCommon):
         self.assertEqual(line.delivery_state, "failed")
         self.assertIn("Connection refused", line.delivery_error)
         self.assertIn(line.invoice_ids.name, line.delivery_error)
-        # Odoo's sending cron failed to render or send: it leaves the error flag.
+        # Odoo's sending cron failed to render or send: it leaves the error flag
+        # and writes the error in the chatter.
         mail.unlink()
         line.invoice_ids.sending_data = {"error": True}
+        line.invoice_ids.message_post(body="Unable to find Wkhtmltopdf")
         line.invalidate_recordset()
         self.assertEqual(line.delivery_state, "failed")
-        self.assertIn("could not generate or send", line.delivery_error)
+        self.assertIn("sending failed: Unable to find Wkhtmltopdf", line.delivery_error)
 
     def test_large_email_runs_are_queued_to_odoo_sending_cron(self):
         self.env["ir.config_parameter"].set_param(

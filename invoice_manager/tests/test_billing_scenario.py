@@ -2,6 +2,7 @@ from datetime import date
 
 from freezegun import freeze_time
 
+from odoo import Command
 from odoo.exceptions import ValidationError
 from odoo.tests import Form, tagged
 
@@ -76,6 +77,19 @@ class TestBillingScenario(InvoiceManagerCommon):
         )
         run.action_fetch()
         self.assertEqual(run.line_ids.partner_id, self.customer_alpha)
+
+    def test_run_created_with_some_rule_values_takes_the_others_from_its_scenario(
+        self,
+    ):
+        tag = self.env["crm.tag"].create({"name": "Key accounts"})
+        run = self.env["billing.run"].create(
+            {"scenario_id": self.scenario.id, "tag_ids": [Command.set(tag.ids)]}
+        )
+        self.assertEqual(run.tag_ids, tag)
+        self.assertEqual(run.billing_action, "create_only")
+        self.assertEqual(run.invoice_date_mode, "period_end")
+        self.assertTrue(run.require_approval)
+        self.assertEqual((run.date_from, run.date_to), self.scenario._get_next_period())
 
     def test_invalid_extra_filter_is_refused(self):
         with self.assertRaises(ValidationError):
