@@ -16,6 +16,7 @@
         "views/billing_scenario_views.xml",
         "views/billing_run_views.xml",
         "views/sale_order_views.xml",
+        "views/account_move_views.xml",
         "views/invoice_manager_menus.xml",
     ],
     "demo": ["demo/invoice_manager_demo.xml"],

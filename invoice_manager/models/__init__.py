@@ -1,3 +1,4 @@
+from . import account_move
 from . import sale_order_line
 from . import sale_order
 from . import billing_scenario

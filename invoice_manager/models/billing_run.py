@@ -591,8 +591,9 @@ class BillingRun(models.Model):
                 line._set_error(
                     self.env._(
                         "Nothing left to invoice: these sales were invoiced in the "
-                        "meantime (credit notes do not make a sale billable again "
-                        "for billing runs)."
+                        "meantime (a credit note makes its quantities billable "
+                        "again only when 'Bill Credited Quantities Again' is set "
+                        "on it)."
                     )
                 )
                 continue

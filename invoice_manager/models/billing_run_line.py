@@ -76,10 +76,13 @@ class BillingRunLine(models.Model):
     error_message = fields.Text(string="Error", readonly=True, copy=False)
     process_date = fields.Datetime(string="Processed on", readonly=True, copy=False)
 
-    @api.depends("invoice_ids.amount_total_signed")
+    @api.depends("invoice_ids.amount_total_in_currency_signed")
     def _compute_invoice_amount(self):
+        # In the line's currency (the sales'), signed: a credit note is negative.
         for line in self:
-            line.invoice_amount = sum(line.invoice_ids.mapped("amount_total_signed"))
+            line.invoice_amount = sum(
+                line.invoice_ids.mapped("amount_total_in_currency_signed")
+            )
 
     @api.depends(
         "delivery_channel", "invoice_ids.sending_data", "invoice_ids.is_move_sent"
