@@ -19,6 +19,7 @@
         "views/sale_order_views.xml",
         "wizards/billing_run_wizard.xml",
         "views/res_config_settings_views.xml",
+        "views/account_move_views.xml",
         "views/invoice_manager_menus.xml",
     ],
     "demo": ["demo/invoice_manager_demo.xml"],

@@ -28,3 +28,35 @@ class AccountMove(models.Model):
             limit=1,
         )
         return html2plaintext(message.body or "") or self.env._("see the chatter")
+
+    billing_rebill_credited_qty = fields.Boolean(
+        string="Bill Credited Quantities Again",
+        default=False,
+        copy=False,
+        tracking=True,
+        help="On a customer credit note linked to sales: whether billing runs "
+        "invoice its credited quantities again. Off (the default), a credit note "
+        "settles what it credits: billing runs never bill those quantities a "
+        "second time, even though the sale shows them as to invoice again. "
+        "Set it when the credit note corrects an invoice that must be issued "
+        "again (wrong price, customer or address). Credit notes made by "
+        "invoicing a sale's returned quantities have it set: delivering those "
+        "quantities again bills them again.",
+    )
+
+    def action_switch_move_type(self):
+        """A credit note made by invoicing negative quantities of sales (Odoo's
+        final invoicing of returned goods, in a billing run or not) credits what
+        the deliveries say; as in Odoo, delivering those quantities again bills
+        them again."""
+        result = super().action_switch_move_type()
+        credit_notes = self.filtered(
+            lambda move: (
+                move.move_type == "out_refund" and move.invoice_line_ids.sale_line_ids
+            )
+        )
+        credit_notes.billing_rebill_credited_qty = True
+        (self - credit_notes).filtered("billing_rebill_credited_qty").write(
+            {"billing_rebill_credited_qty": False}
+        )
+        return result

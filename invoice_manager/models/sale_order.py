@@ -2,7 +2,7 @@ from collections import defaultdict
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import float_is_zero
+from odoo.tools import float_compare, float_is_zero
 
 APPROVAL_STAMP_FIELDS = ("approved_for_invoicing_uid", "approved_for_invoicing_date")
 
@@ -175,9 +175,12 @@ class SaleOrder(models.Model):
         lines = super()._get_invoiceable_lines(final=final)
         if not self.env.context.get("billing_run_id"):
             return lines
-        # A billing run bills only quantities never invoiced: drop what a credit
-        # note reopened, then the sections left without lines.
+        # A billing run bills what Odoo would, less what credit notes settled: drop
+        # the lines left with nothing to bill, then the sections left without lines.
+        # Down payments are deducted only from an invoice that bills something.
         lines = lines.filtered(lambda line: line._is_billing_run_invoiceable())
+        if not any(not line.display_type and not line.is_downpayment for line in lines):
+            return self.env["sale.order.line"]
         kept_ids = []
         pending_section_id = None
         for line in lines:
@@ -199,51 +202,111 @@ class SaleOrder(models.Model):
 
     def _get_billing_amounts(self):
         """{order id: (untaxed, total)} a billing run would invoice, for the orders
-        with something left to invoice; computed in a few queries for any number
-        of orders (ordered or delivered quantities never invoiced, less down
-        payments not yet deducted)."""
+        with something left to bill, in the order's currency and signed (a credit
+        is negative): the quantities to bill (``billing_qty_to_invoice``) less the
+        down payments to deduct, with the taxes Odoo computes on the invoice.
+        A few queries for any number of orders; an order billed whole (its ordered
+        quantities, nothing deducted) is billed its own amounts."""
         lines = self.env["sale.order.line"].search_fetch(
             [("order_id", "in", self.ids), ("display_type", "=", False)],
             [
                 "order_id",
+                "company_id",
+                "currency_id",
                 "product_id",
                 "product_uom",
                 "product_uom_qty",
-                "qty_delivered",
                 "qty_to_invoice",
                 "price_unit",
-                "price_subtotal",
-                "price_total",
+                "discount",
+                "tax_id",
                 "is_downpayment",
                 "state",
             ],
         )
-        amounts = defaultdict(lambda: [0.0, 0.0, False])
+        precision = self.env["decimal.precision"].precision_get(
+            "Product Unit of Measure"
+        )
+        to_bill = defaultdict(list)
+        billable = set()
+        partial = set()
         for line in lines:
-            order_amounts = amounts[line.order_id.id]
             if line.is_downpayment:
-                # Down payments invoiced and not deducted yet: deducted by the run.
-                if line.qty_to_invoice < 0:
-                    taxes = line.tax_id.compute_all(
-                        line.price_unit, line.currency_id, line.qty_to_invoice
-                    )
-                    order_amounts[0] += taxes["total_excluded"]
-                    order_amounts[1] += taxes["total_included"]
-                continue
-            qty = line.billing_qty_to_invoice
-            if float_is_zero(qty, precision_rounding=line.product_uom.rounding or 0.01):
-                continue
-            order_amounts[2] = True
-            if line.product_uom_qty:
-                ratio = qty / line.product_uom_qty
-                order_amounts[0] += line.price_subtotal * ratio
-                order_amounts[1] += line.price_total * ratio
+                # Final invoices deduct the down payments invoiced, not deducted yet.
+                qty = line.qty_to_invoice if line.qty_to_invoice < 0 else 0.0
             else:
-                taxes = line.tax_id.compute_all(line.price_unit, line.currency_id, qty)
-                order_amounts[0] += taxes["total_excluded"]
-                order_amounts[1] += taxes["total_included"]
-        return {
-            order_id: (untaxed, total)
-            for order_id, (untaxed, total, billable) in amounts.items()
-            if billable
-        }
+                qty = line.billing_qty_to_invoice
+            order = line.order_id
+            whole = 0.0 if line.is_downpayment else line.product_uom_qty
+            if float_compare(qty, whole, precision_digits=precision):
+                partial.add(order)
+            if float_is_zero(qty, precision_digits=precision):
+                continue
+            to_bill[order].append((line, qty))
+            if not line.is_downpayment:
+                billable.add(order)
+        amounts = {}
+        for order in billable:
+            if order in partial:
+                base_lines = [
+                    line._prepare_base_line_for_taxes_computation(quantity=qty)
+                    for line, qty in to_bill[order]
+                ]
+                amounts[order.id] = order._get_billing_amounts_of(base_lines)
+            else:
+                # The invoice of the whole order: the order's own amounts.
+                amounts[order.id] = (order.amount_untaxed, order.amount_total)
+        return amounts
+
+    def _get_billing_amounts_of(self, base_lines):
+        """(untaxed, total) of an invoice of this order's ``base_lines``, as Odoo
+        computes them on the invoice."""
+        self.ensure_one()
+        AccountTax = self.env["account.tax"]
+        company = self.company_id
+        currency = self.currency_id or company.currency_id
+        AccountTax._add_tax_details_in_base_lines(base_lines, company)
+        AccountTax._round_base_lines_tax_details(base_lines, company)
+        totals = AccountTax._get_tax_totals_summary(
+            base_lines=base_lines, currency=currency, company=company
+        )
+        delta = self._get_billing_down_payment_delta(base_lines)
+        return (
+            currency.round(totals["base_amount_currency"]),
+            currency.round(totals["total_amount_currency"] - delta),
+        )
+
+    def _get_billing_down_payment_delta(self, base_lines):
+        """The cents Odoo's final invoice moves (``_create_invoices(final=True)``)
+        so that it deducts exactly what the down payment invoices billed, tax
+        included (a fixed down payment's taxes are rounded on its invoice)."""
+        self.ensure_one()
+        AccountTax = self.env["account.tax"]
+        currency = self.currency_id or self.company_id.currency_id
+        down_payments = [
+            base_line for base_line in base_lines if base_line["record"].is_downpayment
+        ]
+        has_tax_lines = any(
+            tax.amount_type != "fixed"
+            for base_line in base_lines
+            for tax in base_line["tax_ids"].flatten_taxes_hierarchy()
+        )
+        if not down_payments or not has_tax_lines:
+            return 0.0
+        delta = 0.0
+        for down_payment in down_payments:
+            line = down_payment["record"]
+            # The deduction line's total, as the invoice line computes it.
+            deduction = line._prepare_base_line_for_taxes_computation(
+                quantity=down_payment["quantity"]
+            )
+            AccountTax._add_tax_details_in_base_line(deduction, self.company_id)
+            invoiced = sum(
+                invoice_line.price_total
+                * (1 if invoice_line.move_id.is_inbound() else -1)
+                for invoice_line in line.invoice_lines
+                if invoice_line.move_id.state != "cancel"
+            )
+            if invoiced:
+                delta += deduction["tax_details"]["total_included_currency"] + invoiced
+        return 0.0 if currency.is_zero(delta) else delta

@@ -11,43 +11,55 @@ class SaleOrderLine(models.Model):
         string="Quantity to Invoice by Billing Runs",
         compute="_compute_billing_qty_to_invoice",
         digits="Product Unit of Measure",
-        help="Ordered (or delivered) quantity that no customer invoice has billed yet. "
-        "Unlike 'To Invoice', a credit note does not make a quantity billable again: "
-        "billing runs never invoice a sale twice. Re-invoicing after a credit note "
-        "stays a deliberate, manual step.",
+        help="What Odoo's own invoicing would invoice ('To Invoice'), except that "
+        "a credit note does not make its quantities billable again unless "
+        "'Bill Credited Quantities Again' is set on it: billing runs never "
+        "invoice a sale twice. Negative when returned quantities are still to "
+        "credit.",
     )
 
     @api.depends(
-        "product_uom_qty",
-        "qty_delivered",
-        "product_id.invoice_policy",
+        "qty_to_invoice",
+        "display_type",
+        "is_downpayment",
+        "state",
+        "product_uom",
         "invoice_lines.quantity",
-        "invoice_lines.parent_state",
+        "invoice_lines.product_uom_id",
+        "invoice_lines.move_id.state",
+        "invoice_lines.move_id.move_type",
+        "invoice_lines.move_id.billing_rebill_credited_qty",
     )
     def _compute_billing_qty_to_invoice(self):
-        invoiced = self._get_billing_qty_invoiced()
+        credited = self._get_billing_qty_credited_not_rebillable()
         for line in self:
             if line.display_type or line.is_downpayment or line.state != "sale":
                 line.billing_qty_to_invoice = 0.0
                 continue
-            if line.product_id.invoice_policy == "delivery":
-                base_qty = line.qty_delivered
-            else:
-                base_qty = line.product_uom_qty
-            line.billing_qty_to_invoice = max(base_qty - invoiced[line.id], 0.0)
+            qty = line.qty_to_invoice
+            if qty > 0:
+                # What a credit note gave back stays settled (never re-billed).
+                qty = max(qty - credited[line.id], 0.0)
+            line.billing_qty_to_invoice = qty
 
-    def _get_billing_qty_invoiced(self):
-        """Quantity billed by customer invoices (not net of credit notes), per line.
+    def _get_billing_qty_credited_not_rebillable(self):
+        """Quantity credited by credit notes that billing runs must not bill again,
+        per line, in the line's unit of measure.
 
+        Counts the lines of positive quantity of non-cancelled customer credit
+        notes without 'Bill Credited Quantities Again' (drafts included, as Odoo's
+        'Invoiced' counts them). A negative final invoice switched to a credit
+        note has negative quantities: it bills them, and Odoo counts them so.
         One query for the whole recordset: fetching thousands of sales stays flat.
-        Quantities are converted to the sale line's unit of measure.
         """
         result = defaultdict(float)
         line_ids = [line_id for line_id in self.ids if line_id]
         if not line_ids:
             return result
         self.env["account.move.line"].flush_model(["quantity", "product_uom_id"])
-        self.env["account.move"].flush_model(["state", "move_type"])
+        self.env["account.move"].flush_model(
+            ["state", "move_type", "payment_state", "billing_rebill_credited_qty"]
+        )
         rows = self.env.execute_query(
             SQL(
                 """
@@ -56,17 +68,20 @@ class SaleOrderLine(models.Model):
                   JOIN account_move_line aml ON aml.id = rel.invoice_line_id
                   JOIN account_move am ON am.id = aml.move_id
                  WHERE rel.order_line_id IN %s
-                   AND am.move_type = 'out_invoice'
-                   AND am.state != 'cancel'
+                   AND am.move_type = 'out_refund'
+                   AND (am.state != 'cancel' OR am.payment_state = 'invoicing_legacy')
+                   AND am.billing_rebill_credited_qty IS NOT TRUE
+                   AND aml.quantity > 0
               GROUP BY rel.order_line_id, aml.product_uom_id
                 """,
                 tuple(line_ids),
             )
         )
-        lines = self.browse(line_ids)
+        if not rows:
+            return result
         uoms = self.env["uom.uom"].browse({uom_id for __, uom_id, __ in rows if uom_id})
         uom_by_id = {uom.id: uom for uom in uoms}
-        line_by_id = {line.id: line for line in lines}
+        line_by_id = {line.id: line for line in self.browse(line_ids)}
         for line_id, uom_id, qty in rows:
             line = line_by_id[line_id]
             uom = uom_by_id.get(uom_id)
