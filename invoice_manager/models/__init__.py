@@ -5,6 +5,7 @@ from . import sale_order_line
 from . import sale_order
 from . import billing_scenario
 from . import billing_run
+from . import billing_run_fetch
 from . import billing_run_processing
 from . import billing_run_delivery
 from . import billing_run_line

@@ -1,4 +1,5 @@
 import threading
+from unittest.mock import patch
 
 from dateutil.relativedelta import relativedelta
 
@@ -24,9 +25,10 @@ class TestInvoiceManagerTour(InvoiceManagerCommon, HttpCase):
         # One request first: Python 3.11.7's ast module can fail on a fresh
         # server's concurrent first requests (a CPython bug).
         self.url_open("/web/login")
-        scheduler = self._start_scheduler()
+        scheduler = self._wake_scheduler_on_trigger()
         self.start_tour("/odoo", "invoice_manager_tour", login=self.env.user.login)
-        scheduler.join()
+        self.assertEqual(len(scheduler), 1, "Process woke the scheduler once")
+        scheduler[0].join()
         run = self.env["billing.run"].search([("scenario_id", "=", self.scenario.id)])
         self.assertEqual(len(run), 1)
         self.assertEqual(run.state, "done")
@@ -45,30 +47,28 @@ class TestInvoiceManagerTour(InvoiceManagerCommon, HttpCase):
             self.assertEqual(sale.invoice_status, "invoiced")
             self.assertAlmostEqual(sale.invoice_ids.amount_total, 115.00, places=2)
 
-    def _start_scheduler(self, timeout=60):
-        """A thread that does what Odoo's cron worker does once Process queued a
-        run: call the triggered cron's action in a cursor of its own (in test
-        mode, a cursor on the test transaction, as the HTTP requests have)."""
-        stop = threading.Event()
+    def _wake_scheduler_on_trigger(self):
+        """Do what Odoo's cron worker does when Process triggers the cron: a
+        thread calls the cron's action in a cursor of its own (in test mode, a
+        cursor on the test transaction, as the HTTP requests have), a few
+        seconds later so that the form shows the run processing first."""
+        cron = self.env.ref("invoice_manager.ir_cron_billing_run_process")
+        IrCron = type(self.env["ir.cron"])
+        trigger = IrCron._trigger
+        threads = []
 
-        def scheduler():
-            for _attempt in range(timeout * 4):
-                with self.registry.cursor() as cr:
-                    env = api.Environment(cr, api.SUPERUSER_ID, {})
-                    queued = env["billing.run"].search_count(
-                        [("state", "=", "processing")]
-                    )
-                if queued:
-                    # Long enough for the form to show the run processing.
-                    stop.wait(3)
-                    with self.registry.cursor() as cr:
-                        env = api.Environment(cr, api.SUPERUSER_ID, {})
-                        env["billing.run"]._cron_process_runs()
-                    return
-                if stop.wait(0.25):
-                    return
+        def run_cron():
+            with self.registry.cursor() as cr:
+                env = api.Environment(cr, api.SUPERUSER_ID, {})
+                env["billing.run"]._cron_process_runs()
 
-        thread = threading.Thread(target=scheduler, name="billing-run-scheduler")
-        thread.start()
-        self.addCleanup(stop.set)
-        return thread
+        def wake(crons, at=None):
+            if crons.id == cron.id and not threads:
+                threads.append(threading.Timer(3, run_cron))
+                threads[0].start()
+            return trigger(crons, at)
+
+        patcher = patch.object(IrCron, "_trigger", wake)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        return threads
