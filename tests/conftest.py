@@ -123,4 +123,4 @@ def database(venv_python, odoo_src):
             pytest.fail(f"installing invoice_manager failed:\n{install.stderr[-4000:]}")
     yield OdooDatabase(venv_python, REPO, odoo_src, db, data_dir)
     if created:
-        subprocess.run(["dropdb", "--if-exists", db], check=False)
+        subprocess.run(["dropdb", "--if-exists", "--force", db], check=False)

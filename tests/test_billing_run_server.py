@@ -175,7 +175,7 @@ def _sales_billed(database, tag):
                    COUNT(DISTINCT am.id) FILTER (WHERE am.state = 'draft'),
                    COALESCE(SUM(DISTINCT am.amount_total_signed), 0)
               FROM sale_order so
-              JOIN sale_order_crm_tag_rel rel ON rel.order_id = so.id
+              JOIN sale_order_tag_rel rel ON rel.order_id = so.id
               JOIN crm_tag tag ON tag.id = rel.tag_id
          LEFT JOIN sale_order_line sol ON sol.order_id = so.id
          LEFT JOIN sale_order_line_invoice_rel inv ON inv.order_line_id = sol.id
