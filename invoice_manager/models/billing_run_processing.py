@@ -51,6 +51,7 @@ class BillingRun(models.Model):
         for run in self:
             run._prepare_processing()
         if force_synchronous:
+            self._commit_batch()
             for run in self:
                 run._get_processing_env_run()._process_pending(deadline=None)
             return True
@@ -73,7 +74,6 @@ class BillingRun(models.Model):
         if self.state != "processing":
             values.update(process_date=fields.Datetime.now(), process_uid=self.env.uid)
         self.sudo().write(values)
-        self._commit_batch()
 
     def _get_processing_env_run(self):
         """The run as the user who asked to process it, in its company."""
