@@ -154,10 +154,19 @@ class BillingJobInvoiceable(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
-        self.job_id._check_editable()
+        jobs = self.job_id
+        jobs._check_editable()
         res = super().write(vals)
         if "job_id" in vals:
             self.job_id._check_editable()
+        if set(vals) & {"job_id", "quantity", "price_unit"}:
+            (jobs | self.job_id)._check_job_figures()
+        return res
+
+    def unlink(self):
+        jobs = self.job_id
+        res = super().unlink()
+        jobs.exists()._check_job_figures()
         return res
 
     @api.ondelete(at_uninstall=False)

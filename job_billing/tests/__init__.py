@@ -5,3 +5,5 @@ from . import test_invoice_rules
 from . import test_invoice_workflow
 from . import test_invoice_report
 from . import test_job_billing_tour
+from . import test_odoo_actions
+from . import test_job_rules

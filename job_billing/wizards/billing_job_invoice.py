@@ -9,6 +9,7 @@ from ..models.account_move import (
     JOB_INVOICE_TYPES,
     POLICY_INVOICE_TYPE,
 )
+from ..models.billing_job import DEFER_CHECKS
 
 ITEMIZED_POLICIES = (
     "progress_itemized",
@@ -75,6 +76,10 @@ class BillingJobInvoice(models.TransientModel):
         string="Untaxed Amount of the Invoice", compute="_compute_amount_preview"
     )
     preview_error = fields.Char(compute="_compute_amount_preview")
+
+    def _get_policy(self):
+        self.ensure_one()
+        return {"itemized": self.policy in ITEMIZED_POLICIES}
 
     @api.depends("policy")
     def _compute_invoice_type(self):
@@ -213,20 +218,23 @@ class BillingJobInvoice(models.TransientModel):
 
     def _prepare_deposit_deduction_lines(self, billed, final=False):
         """Deduct deposit: in proportion to the share of the job price billed,
-        or, on the final invoice, whatever deposit remains."""
+        or, on the final invoice, whatever deposit remains. The deposits not
+        yet deducted never exceed what remains to bill of the job price, so
+        the final invoice is never negative."""
         job = self.job_id
         balance = job.deposit_balance
         if final:
             deduction = balance
-        elif job.suggested_price:
-            deduction = min(
-                balance,
+        else:
+            proportional = (
                 self.currency_id.round(
                     job.deposit_invoiced * billed / job.suggested_price
-                ),
+                )
+                if job.suggested_price
+                else 0.0
             )
-        else:
-            deduction = 0.0
+            left_after = job.amount_to_invoice - billed
+            deduction = min(balance, max(proportional, balance - left_after))
         if self.currency_id.compare_amounts(deduction, 0.0) <= 0:
             return []
         product = self.company_id._get_job_deposit_product()
@@ -362,7 +370,26 @@ class BillingJobInvoice(models.TransientModel):
         ]
         lines = self._prepare_invoiceable_lines(billed, grouped)
         amount = self._get_lines_total(lines)
+        self._check_within_job_price(amount)
         return lines + self._prepare_deposit_deduction_lines(amount)
+
+    def _check_within_job_price(self, amount):
+        """Partial invoices share one notion of what is left to bill: the job
+        price less what every invoice (summary, itemized, grouped) billed."""
+        job = self.job_id
+        if self.currency_id.compare_amounts(amount, job.amount_to_invoice) > 0:
+            raise UserError(
+                self.env._(
+                    "These quantities bill %(amount).2f, more than the %(left).2f "
+                    "left to bill of job %(job)s (price %(price).2f, %(billed).2f "
+                    "already billed): bill smaller quantities.",
+                    amount=amount,
+                    left=job.amount_to_invoice,
+                    job=job.name,
+                    price=job.suggested_price,
+                    billed=job.amount_invoiced,
+                )
+            )
 
     def _prepare_final_lines(self, grouped=False):
         """Everything left to reach the suggested price: the invoiceables'
@@ -376,7 +403,7 @@ class BillingJobInvoice(models.TransientModel):
         ]
         lines = self._prepare_invoiceable_lines(billed, grouped)
         totals = job._get_invoiced_totals()
-        progress = totals[job.id, "progress"]
+        progress = totals[job.id, "progress"] - totals[job.id, "progress_discount"]
         product = self.company_id._get_job_progress_product()
         if not self.currency_id.is_zero(progress):
             name = self.env._("Less progress billing already invoiced")
@@ -525,9 +552,15 @@ class BillingJobInvoice(models.TransientModel):
         return move.id
 
     def _regenerate(self, move):
-        """Replace the lines of the draft ``move`` by the policy's lines now."""
+        """Replace the lines of the draft ``move`` by the policy's lines now;
+        an itemized progress invoice keeps the quantities it billed (at most
+        what remains)."""
         self.ensure_one()
-        move.write(
+        chosen = defaultdict(float)
+        for allocation in move.invoice_line_ids.job_allocation_ids:
+            chosen[allocation.invoiceable_id] += allocation.quantity
+        deferred = move.with_context(job_billing_defer_checks=DEFER_CHECKS)
+        deferred.write(
             {
                 "invoice_line_ids": [
                     Command.delete(line.id) for line in move.invoice_line_ids
@@ -537,13 +570,19 @@ class BillingJobInvoice(models.TransientModel):
         self.env.flush_all()
         self.env.invalidate_all()
         self._compute_line_ids()
+        if self.invoice_type == "partial" and self._get_policy()["itemized"]:
+            for line in self.line_ids:
+                line.quantity = min(
+                    chosen.get(line.invoiceable_id, 0.0), line.qty_remaining
+                )
         self._check_policy_allowed(move)
         values = self._prepare_invoice_values(self._prepare_invoice_line_values())
-        move.write(
+        deferred.write(
             {
                 "invoice_line_ids": values["invoice_line_ids"],
                 "job_progress_percent": values["job_progress_percent"],
             }
         )
+        move.job_id._check_job_figures()
         move.message_post(body=self.env._("Regenerated from the job card."))
         return move
