@@ -3,31 +3,8 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-JOB_INVOICE_TYPES = [
-    ("partial", "Partial"),
-    ("complete", "Complete"),
-    ("correction", "Correction"),
-]
-JOB_INVOICE_POLICIES = [
-    ("deposit", "Deposit"),
-    ("progress_summary", "Progress, Summary"),
-    ("progress_itemized", "Progress, Itemized"),
-    ("progress_itemized_grouped", "Progress, Itemized, Charges Grouped"),
-    ("final", "Complete (Final)"),
-    ("final_grouped", "Complete (Final), Charges Grouped"),
-    ("correction", "Correction"),
-    ("correction_grouped", "Correction, Charges Grouped"),
-]
-POLICY_INVOICE_TYPE = {
-    "deposit": "partial",
-    "progress_summary": "partial",
-    "progress_itemized": "partial",
-    "progress_itemized_grouped": "partial",
-    "final": "complete",
-    "final_grouped": "complete",
-    "correction": "correction",
-    "correction_grouped": "correction",
-}
+from .job_invoice_policy import JOB_INVOICE_TYPES, POLICIES, get_policy_selection
+
 JOB_WORKFLOW_STATES = [
     ("invoiced", "Invoiced"),
     ("approved", "Approved"),
@@ -50,7 +27,10 @@ class AccountMove(models.Model):
     )
     job_invoice_type = fields.Selection(JOB_INVOICE_TYPES, copy=True, readonly=True)
     job_invoice_policy = fields.Selection(
-        JOB_INVOICE_POLICIES, copy=True, readonly=True, string="Invoicing Policy"
+        "_get_job_policy_selection",
+        copy=True,
+        readonly=True,
+        string="Invoicing Policy",
     )
     job_workflow_state = fields.Selection(
         JOB_WORKFLOW_STATES,
@@ -106,9 +86,13 @@ class AccountMove(models.Model):
             return self.name
         return self.env._("Draft #%(id)s", id=self.id)
 
+    @api.model
+    def _get_job_policy_selection(self):
+        return get_policy_selection(self.env)
+
     def _get_job_policy_label(self):
         self.ensure_one()
-        return dict(JOB_INVOICE_POLICIES).get(self.job_invoice_policy, "")
+        return dict(self._get_job_policy_selection()).get(self.job_invoice_policy, "")
 
     def _get_job_amount_in_words(self):
         """The total in words, in the customer's language (num2words)."""
@@ -278,7 +262,7 @@ class AccountMove(models.Model):
                 if vals.get("job_invoice_policy"):
                     vals.setdefault(
                         "job_invoice_type",
-                        POLICY_INVOICE_TYPE[vals["job_invoice_policy"]],
+                        POLICIES[vals["job_invoice_policy"]].invoice_type,
                     )
                 if not vals.get("reversed_entry_id"):
                     # before its lines: the clearer reason first
@@ -438,7 +422,7 @@ class AccountMove(models.Model):
                 "policy": self.job_invoice_policy,
                 "percent": self.job_invoice_percent,
                 "amount": self.job_invoice_amount
-                if self.job_invoice_policy == "deposit"
+                if POLICIES[self.job_invoice_policy].invoice_type != "correction"
                 else 0.0,
                 "partner_id": self.partner_id.id,
                 "invoice_date": self.invoice_date,

@@ -4,22 +4,12 @@ from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare, float_is_zero
 
-from ..models.account_move import (
-    JOB_INVOICE_POLICIES,
+from ..models.billing_job import DEFER_CHECKS, PRICE_LINE_KINDS
+from ..models.job_invoice_policy import (
     JOB_INVOICE_TYPES,
-    POLICY_INVOICE_TYPE,
+    POLICIES,
+    get_policy_selection,
 )
-from ..models.billing_job import DEFER_CHECKS
-
-ITEMIZED_POLICIES = (
-    "progress_itemized",
-    "progress_itemized_grouped",
-    "final",
-    "final_grouped",
-    "correction",
-    "correction_grouped",
-)
-GROUPED_POLICIES = ("progress_itemized_grouped", "final_grouped", "correction_grouped")
 
 
 class BillingJobInvoice(models.TransientModel):
@@ -32,8 +22,11 @@ class BillingJobInvoice(models.TransientModel):
     company_id = fields.Many2one(related="job_id.company_id")
     currency_id = fields.Many2one(related="job_id.currency_id")
     job_state = fields.Selection(related="job_id.state")
-    policy = fields.Selection(JOB_INVOICE_POLICIES, required=True, default="deposit")
+    policy = fields.Selection("_get_policy_selection", required=True, default="deposit")
     invoice_type = fields.Selection(JOB_INVOICE_TYPES, compute="_compute_invoice_type")
+    policy_uses_percent = fields.Boolean(compute="_compute_invoice_type")
+    policy_uses_amount = fields.Boolean(compute="_compute_invoice_type")
+    policy_itemized = fields.Boolean(compute="_compute_invoice_type")
     percent = fields.Float(
         digits=(16, 2),
         help="Deposit: percent of the suggested job price (when no amount is "
@@ -77,14 +70,23 @@ class BillingJobInvoice(models.TransientModel):
     )
     preview_error = fields.Char(compute="_compute_amount_preview")
 
+    @api.model
+    def _get_policy_selection(self):
+        return get_policy_selection(self.env)
+
     def _get_policy(self):
+        """The chosen policy's declaration (``job_invoice_policy.POLICIES``)."""
         self.ensure_one()
-        return {"itemized": self.policy in ITEMIZED_POLICIES}
+        return POLICIES[self.policy]
 
     @api.depends("policy")
     def _compute_invoice_type(self):
         for wizard in self:
-            wizard.invoice_type = POLICY_INVOICE_TYPE.get(wizard.policy)
+            policy = POLICIES.get(wizard.policy)
+            wizard.invoice_type = policy and policy.invoice_type
+            wizard.policy_uses_percent = policy and "percent" in policy.fields
+            wizard.policy_uses_amount = policy and "amount" in policy.fields
+            wizard.policy_itemized = policy and policy.itemized
 
     @api.depends("job_id")
     def _compute_partner_id(self):
@@ -95,7 +97,7 @@ class BillingJobInvoice(models.TransientModel):
     def _compute_line_ids(self):
         for wizard in self:
             commands = [Command.clear()]
-            if wizard.policy in ITEMIZED_POLICIES:
+            if wizard.policy and wizard._get_policy().itemized:
                 commands += [
                     Command.create(values)
                     for values in wizard._prepare_wizard_lines_values()
@@ -268,8 +270,7 @@ class BillingJobInvoice(models.TransientModel):
             job=job.name,
         )
         product = self.company_id._get_job_progress_product()
-        lines = [self._prepare_summary_line("progress", name, amount, product)]
-        return lines + self._prepare_deposit_deduction_lines(amount)
+        return [self._prepare_summary_line("progress", name, amount, product)]
 
     def _get_itemized_quantities(self):
         """{invoiceable: quantity} to bill with a progress policy, checked."""
@@ -363,15 +364,13 @@ class BillingJobInvoice(models.TransientModel):
             values["account_id"] = accounts["income"].id
         return values
 
-    def _prepare_progress_itemized_lines(self, grouped=False):
+    def _prepare_progress_itemized_lines(self):
+        grouped = self._get_policy().grouped
         billed = [
             (item, quantity, item.price_unit)
             for item, quantity in self._get_itemized_quantities().items()
         ]
-        lines = self._prepare_invoiceable_lines(billed, grouped)
-        amount = self._get_lines_total(lines)
-        self._check_within_job_price(amount)
-        return lines + self._prepare_deposit_deduction_lines(amount)
+        return self._prepare_invoiceable_lines(billed, grouped)
 
     def _check_within_job_price(self, amount):
         """Partial invoices share one notion of what is left to bill: the job
@@ -391,10 +390,11 @@ class BillingJobInvoice(models.TransientModel):
                 )
             )
 
-    def _prepare_final_lines(self, grouped=False):
+    def _prepare_final_lines(self):
         """Everything left to reach the suggested price: the invoiceables'
         remaining quantities, less summary progress billing already invoiced,
         plus the fixed price adjustment, less the deposits not yet balanced."""
+        grouped = self._get_policy().grouped
         job = self.job_id
         billed = [
             (item, item.qty_to_invoice, item.price_unit)
@@ -420,14 +420,10 @@ class BillingJobInvoice(models.TransientModel):
             lines.append(
                 self._prepare_summary_line("adjustment", name, adjustment, product)
             )
-        lines += self._prepare_deposit_deduction_lines(0.0, final=True)
-        if not lines:
-            raise UserError(
-                self.env._("Nothing is left to invoice on job %(job)s.", job=job.name)
-            )
         return lines
 
-    def _prepare_correction_lines(self, grouped=False):
+    def _prepare_correction_lines(self):
+        grouped = self._get_policy().grouped
         if not self.reason:
             raise UserError(self.env._("Give the reason of the correction."))
         billed = [
@@ -463,12 +459,26 @@ class BillingJobInvoice(models.TransientModel):
         )
 
     def _prepare_invoice_line_values(self):
-        """The invoice lines of the chosen policy, signed as for an invoice."""
+        """The invoice lines of the chosen policy, signed as for an invoice:
+        its builder's lines, checked within the job price for a partial
+        invoice, then the deposit deduction the policy declares."""
         self.ensure_one()
-        if self.policy in GROUPED_POLICIES:
-            policy = self.policy.removesuffix("_grouped")
-            return getattr(self, f"_prepare_{policy}_lines")(grouped=True)
-        return getattr(self, f"_prepare_{self.policy}_lines")()
+        policy = self._get_policy()
+        lines = getattr(self, f"_prepare_{policy.builder}_lines")()
+        billed = self._get_lines_total(lines, kinds=PRICE_LINE_KINDS)
+        if policy.invoice_type == "partial":
+            self._check_within_job_price(billed)
+        if policy.deposit == "proportional":
+            lines += self._prepare_deposit_deduction_lines(billed)
+        elif policy.deposit == "all":
+            lines += self._prepare_deposit_deduction_lines(0.0, final=True)
+        if not lines:
+            raise UserError(
+                self.env._(
+                    "Nothing is left to invoice on job %(job)s.", job=self.job_id.name
+                )
+            )
+        return lines
 
     def _prepare_invoice_values(self, lines):
         self.ensure_one()
@@ -570,7 +580,7 @@ class BillingJobInvoice(models.TransientModel):
         self.env.flush_all()
         self.env.invalidate_all()
         self._compute_line_ids()
-        if self.invoice_type == "partial" and self._get_policy()["itemized"]:
+        if self.invoice_type == "partial" and self._get_policy().itemized:
             for line in self.line_ids:
                 line.quantity = min(
                     chosen.get(line.invoiceable_id, 0.0), line.qty_remaining
