@@ -88,12 +88,39 @@ class AccountMoveLine(models.Model):
         # never by a user: taken out here, checked and written as superuser
         allocations = [vals.pop("job_allocation_ids", None) for vals in vals_list]
         lines = super().create(vals_list)
+        lines._check_job_sale_lines()
         if any(allocations):
             lines._create_job_allocations(allocations)
         jobs = lines.job_id
         if jobs:
             jobs._check_job_figures()
         return lines
+
+    def _check_job_sale_lines(self):
+        """A sale order linked to a job is billed by the job only: an invoice
+        made from the order itself (Odoo's Create Invoice, a down payment)
+        would bill it a second time."""
+        orders = self.sale_line_ids.order_id
+        if not orders:
+            return
+        jobs = (
+            self.env["billing.job"]
+            .sudo()
+            .search([("sale_order_ids", "in", orders.ids)])
+        )
+        for line in self:
+            for job in jobs - line.move_id.job_id:
+                billed = line.sale_line_ids.order_id & job.sale_order_ids
+                if billed:
+                    raise UserError(
+                        self.env._(
+                            "Sale order %(order)s is billed by job %(job)s: create "
+                            "its invoices from the job (Generate Invoice), not from "
+                            "the sale order.",
+                            order=", ".join(billed.mapped("name")),
+                            job=job.name,
+                        )
+                    )
 
     def _create_job_allocations(self, commands_list):
         values = []

@@ -524,9 +524,50 @@ class BillingJob(models.Model):
             lambda line: not line.display_type and not line.is_downpayment
         )
 
+    def _check_order_currency(self):
+        """A job is in its company's currency: its sale orders too; and it
+        bills them itself: an order already invoiced from the sale order
+        cannot be linked."""
+        for job in self:
+            invoiced = job.sale_order_ids.order_line.invoice_lines.filtered(
+                lambda line, job=job: (
+                    line.parent_state != "cancel" and line.move_id.job_id != job
+                )
+            )
+            if invoiced:
+                raise UserError(
+                    self.env._(
+                        "Sale order %(orders)s is already invoiced (%(invoices)s): "
+                        "job %(job)s bills its sale orders itself. Link an order "
+                        "not invoiced yet, or cancel those invoices first.",
+                        orders=", ".join(
+                            invoiced.sale_line_ids.order_id.mapped("name")
+                        ),
+                        invoices=", ".join(
+                            m._get_job_invoice_label() for m in invoiced.move_id
+                        ),
+                        job=job.name,
+                    )
+                )
+            foreign = job.sale_order_ids.filtered(
+                lambda order, job=job: order.currency_id != job.currency_id
+            )
+            if foreign:
+                raise UserError(
+                    self.env._(
+                        "Sale order %(orders)s is in %(currency)s: job %(job)s bills "
+                        "in %(company_currency)s only.",
+                        orders=", ".join(foreign.mapped("name")),
+                        currency=", ".join(foreign.currency_id.mapped("name")),
+                        job=job.name,
+                        company_currency=job.currency_id.name,
+                    )
+                )
+
     def _sync_order_items(self):
         """Create the order items of the linked sale order lines, update them,
         and drop those of unlinked orders that nothing invoiced."""
+        self._check_order_currency()
         Invoiceable = self.env["billing.job.invoiceable"]
         to_create, to_update, stale = [], defaultdict(Invoiceable.browse), Invoiceable
         for job in self:

@@ -8,3 +8,4 @@ from . import test_job_billing_tour
 from . import test_odoo_actions
 from . import test_job_rules
 from . import test_policy_table
+from . import test_taxes

@@ -17,7 +17,7 @@ def _prepare_progress_half_lines(self):
     """Half of what remains to bill, on one summary line."""
     amount = self.currency_id.round(self.job_id.amount_to_invoice / 2)
     product = self.company_id._get_job_progress_product()
-    return [self._prepare_summary_line("progress", "Half", amount, product)]
+    return self._prepare_summary_lines("progress", "Half", amount, product)
 
 
 @tagged("post_install", "-at_install")

@@ -173,14 +173,63 @@ class BillingJobInvoice(models.TransientModel):
             **values,
         }
 
-    def _prepare_summary_line(self, kind, name, amount, product):
-        return self._prepare_line(
-            kind,
-            name,
-            amount,
-            product_id=product.id,
-            tax_ids=[Command.set(self._get_default_taxes().ids)],
+    def _get_tax_split(self, amount, downpayment=False):
+        """[(taxes, account, amount)]: ``amount`` split as the job's
+        invoiceables split by their taxes (mapped by the fiscal position) and,
+        for deposits, by the down payment account of their product category,
+        as Odoo's own down payments; the company's default sale tax for a job
+        without invoiceables."""
+        currency = self.currency_id
+        weights = self._get_tax_weights(downpayment)
+        total = sum(weights.values())
+        if currency.is_zero(total):
+            return [(self._get_default_taxes(), self.env["account.account"], amount)]
+        split, rest = [], amount
+        *firsts, last = weights
+        for key in firsts:
+            part = currency.round(amount * weights[key] / total)
+            split.append((*key, part))
+            rest -= part
+        split.append((*last, currency.round(rest)))
+        return [part for part in split if not currency.is_zero(part[2])]
+
+    def _get_tax_weights(self, downpayment=False):
+        """{(taxes, account): untaxed amount} of the job's invoiceables."""
+        weights = defaultdict(float)
+        for item in self.job_id.invoiceable_ids:
+            taxes = self.fiscal_position_id.map_tax(item._get_taxes())
+            account = self.env["account.account"]
+            if downpayment:
+                accounts = item.product_id.product_tmpl_id.get_product_accounts(
+                    fiscal_pos=self.fiscal_position_id
+                )
+                account = accounts.get("downpayment") or account
+            weights[taxes, account] += item.amount
+        return weights
+
+    def _prepare_summary_lines(self, kind, name, amount, product):
+        """Summary lines (deposit, deduction, progress, adjustment, lump
+        correction): one per tax of what they stand for."""
+        split = self._get_tax_split(
+            amount, downpayment=kind in ("deposit", "deposit_deduction")
         )
+        lines = []
+        for taxes, account, part in split:
+            label = name
+            if len(split) > 1:
+                tax_names = ", ".join(taxes.mapped("name")) or self.env._("no tax")
+                label = f"{name} ({tax_names})"
+            values = self._prepare_line(
+                kind,
+                label,
+                part,
+                product_id=product.id,
+                tax_ids=[Command.set(taxes.ids)],
+            )
+            if account:
+                values["account_id"] = account.id
+            lines.append(values)
+        return lines
 
     def _get_deposit_amount(self):
         job = self.job_id
@@ -216,7 +265,7 @@ class BillingJobInvoice(models.TransientModel):
                 price=job.suggested_price,
             )
         product = self.company_id._get_job_deposit_product()
-        return [self._prepare_summary_line("deposit", name, amount, product)]
+        return self._prepare_summary_lines("deposit", name, amount, product)
 
     def _prepare_deposit_deduction_lines(self, billed, final=False):
         """Deduct deposit: in proportion to the share of the job price billed,
@@ -241,9 +290,9 @@ class BillingJobInvoice(models.TransientModel):
             return []
         product = self.company_id._get_job_deposit_product()
         name = self.env._("Less deposit received (job %(job)s)", job=job.name)
-        return [
-            self._prepare_summary_line("deposit_deduction", name, -deduction, product)
-        ]
+        return self._prepare_summary_lines(
+            "deposit_deduction", name, -deduction, product
+        )
 
     def _prepare_progress_summary_lines(self):
         job = self.job_id
@@ -270,7 +319,7 @@ class BillingJobInvoice(models.TransientModel):
             job=job.name,
         )
         product = self.company_id._get_job_progress_product()
-        return [self._prepare_summary_line("progress", name, amount, product)]
+        return self._prepare_summary_lines("progress", name, amount, product)
 
     def _get_itemized_quantities(self):
         """{invoiceable: quantity} to bill with a progress policy, checked."""
@@ -302,9 +351,7 @@ class BillingJobInvoice(models.TransientModel):
         charges grouped by category (and taxes) when ``grouped``."""
         groups = defaultdict(list)
         for item, quantity, price_unit in billed:
-            taxes = item.product_id.taxes_id.filtered(
-                lambda tax: tax.company_id in self.company_id.parent_ids
-            )
+            taxes = item._get_taxes()
             key = item._get_group_key(grouped) + (tuple(taxes.ids),)
             groups[key].append((item, quantity, price_unit))
         lines = []
@@ -321,7 +368,7 @@ class BillingJobInvoice(models.TransientModel):
             {
                 "invoiceable_id": item.id,
                 "quantity": quantity,
-                "amount": self.currency_id.round(quantity * price_unit),
+                "amount": item._get_untaxed_amount(quantity, price_unit),
             }
         )
 
@@ -338,6 +385,44 @@ class BillingJobInvoice(models.TransientModel):
         if item.sale_line_id and kind == "invoiceable":
             values["sale_line_ids"] = [Command.link(item.sale_line_id.id)]
         return values
+
+    def _prepare_price_revision_lines(self):
+        """An invoiceable's price changed after part of it was billed: what
+        remains of its amount is not its remaining quantity at its price. The
+        difference is billed for the invoiceable (an allocation of no
+        quantity), not left to the fixed price adjustment."""
+        lines = []
+        for item in self.job_id.invoiceable_ids:
+            remaining = item._get_untaxed_amount(item.qty_to_invoice, item.price_unit)
+            revision = self.currency_id.round(item.amount_to_invoice - remaining)
+            if self.currency_id.is_zero(revision):
+                continue
+            lines.append(
+                self._prepare_line(
+                    "invoiceable",
+                    self.env._(
+                        "%(item)s: price revision on the quantity already billed",
+                        item=item.name,
+                    ),
+                    revision,
+                    product_id=item.product_id.id,
+                    tax_ids=[
+                        Command.set(
+                            self.fiscal_position_id.map_tax(item._get_taxes()).ids
+                        )
+                    ],
+                    job_allocation_ids=[
+                        Command.create(
+                            {
+                                "invoiceable_id": item.id,
+                                "quantity": 0.0,
+                                "amount": revision,
+                            }
+                        )
+                    ],
+                )
+            )
+        return lines
 
     def _prepare_grouped_line(self, kind, category, members, taxes):
         """Job charges of one category (and taxes) on one line."""
@@ -402,14 +487,13 @@ class BillingJobInvoice(models.TransientModel):
             if not float_is_zero(item.qty_to_invoice, precision_digits=6)
         ]
         lines = self._prepare_invoiceable_lines(billed, grouped)
+        lines += self._prepare_price_revision_lines()
         totals = job._get_invoiced_totals()
         progress = totals[job.id, "progress"] - totals[job.id, "progress_discount"]
         product = self.company_id._get_job_progress_product()
         if not self.currency_id.is_zero(progress):
             name = self.env._("Less progress billing already invoiced")
-            lines.append(
-                self._prepare_summary_line("progress", name, -progress, product)
-            )
+            lines += self._prepare_summary_lines("progress", name, -progress, product)
         itemized = self._get_lines_total(lines)
         adjustment = self.currency_id.round(job.amount_to_invoice - itemized)
         if not self.currency_id.is_zero(adjustment):
@@ -417,8 +501,8 @@ class BillingJobInvoice(models.TransientModel):
                 "Fixed price adjustment (job price %(price).2f)",
                 price=job.suggested_price,
             )
-            lines.append(
-                self._prepare_summary_line("adjustment", name, adjustment, product)
+            lines += self._prepare_summary_lines(
+                "adjustment", name, adjustment, product
             )
         return lines
 
@@ -437,8 +521,8 @@ class BillingJobInvoice(models.TransientModel):
         if not self.currency_id.is_zero(self.amount):
             product = self.company_id._get_job_progress_product()
             name = self.env._("Correction: %(reason)s", reason=self.reason)
-            lines.append(
-                self._prepare_summary_line("correction", name, self.amount, product)
+            lines += self._prepare_summary_lines(
+                "correction", name, self.amount, product
             )
         if not lines:
             raise UserError(
@@ -451,9 +535,12 @@ class BillingJobInvoice(models.TransientModel):
 
     @api.model
     def _get_lines_total(self, lines, kinds=None):
-        """Untaxed total of invoice line values, of the ``kinds`` given if any."""
+        """Untaxed total of invoice line values, of the ``kinds`` given if any:
+        an itemized line counts what its allocations bill (untaxed)."""
         return sum(
-            line["quantity"] * line["price_unit"]
+            sum(command[2]["amount"] for command in line["job_allocation_ids"])
+            if line.get("job_allocation_ids")
+            else line["quantity"] * line["price_unit"]
             for line in lines
             if kinds is None or line["job_line_kind"] in kinds
         )
