@@ -9,3 +9,4 @@ from . import test_odoo_actions
 from . import test_job_rules
 from . import test_policy_table
 from . import test_taxes
+from . import test_export_file
