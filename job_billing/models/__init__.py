@@ -1,3 +1,4 @@
+from . import job_invoice_policy
 from . import res_company
 from . import res_config_settings
 from . import billing_job

@@ -3,31 +3,8 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-JOB_INVOICE_TYPES = [
-    ("partial", "Partial"),
-    ("complete", "Complete"),
-    ("correction", "Correction"),
-]
-JOB_INVOICE_POLICIES = [
-    ("deposit", "Deposit"),
-    ("progress_summary", "Progress, Summary"),
-    ("progress_itemized", "Progress, Itemized"),
-    ("progress_itemized_grouped", "Progress, Itemized, Charges Grouped"),
-    ("final", "Complete (Final)"),
-    ("final_grouped", "Complete (Final), Charges Grouped"),
-    ("correction", "Correction"),
-    ("correction_grouped", "Correction, Charges Grouped"),
-]
-POLICY_INVOICE_TYPE = {
-    "deposit": "partial",
-    "progress_summary": "partial",
-    "progress_itemized": "partial",
-    "progress_itemized_grouped": "partial",
-    "final": "complete",
-    "final_grouped": "complete",
-    "correction": "correction",
-    "correction_grouped": "correction",
-}
+from .job_invoice_policy import JOB_INVOICE_TYPES, POLICIES, get_policy_selection
+
 JOB_WORKFLOW_STATES = [
     ("invoiced", "Invoiced"),
     ("approved", "Approved"),
@@ -39,16 +16,21 @@ JOB_WORKFLOW_STATES = [
 class AccountMove(models.Model):
     _inherit = "account.move"
 
+    # copied: a credit note, a duplicate or the new draft of "Reverse and
+    # create new draft" bills the same job, with the same line kinds
     job_id = fields.Many2one(
         "billing.job",
         index="btree_not_null",
-        copy=False,
+        copy=True,
         readonly=True,
         tracking=True,
     )
-    job_invoice_type = fields.Selection(JOB_INVOICE_TYPES, copy=False, readonly=True)
+    job_invoice_type = fields.Selection(JOB_INVOICE_TYPES, copy=True, readonly=True)
     job_invoice_policy = fields.Selection(
-        JOB_INVOICE_POLICIES, copy=False, readonly=True, string="Invoicing Policy"
+        "_get_job_policy_selection",
+        copy=True,
+        readonly=True,
+        string="Invoicing Policy",
     )
     job_workflow_state = fields.Selection(
         JOB_WORKFLOW_STATES,
@@ -60,13 +42,13 @@ class AccountMove(models.Model):
     )
     job_invoice_percent = fields.Float(
         string="Policy Percent",
-        copy=False,
+        copy=True,
         readonly=True,
         help="Deposit: percent of the job price. Progress, Summary: cumulative "
         "percent complete.",
     )
     job_invoice_amount = fields.Monetary(
-        string="Policy Amount", copy=False, readonly=True
+        string="Policy Amount", copy=True, readonly=True
     )
     job_progress_percent = fields.Float(
         string="Job Invoiced %",
@@ -104,9 +86,13 @@ class AccountMove(models.Model):
             return self.name
         return self.env._("Draft #%(id)s", id=self.id)
 
+    @api.model
+    def _get_job_policy_selection(self):
+        return get_policy_selection(self.env)
+
     def _get_job_policy_label(self):
         self.ensure_one()
-        return dict(JOB_INVOICE_POLICIES).get(self.job_invoice_policy, "")
+        return dict(self._get_job_policy_selection()).get(self.job_invoice_policy, "")
 
     def _get_job_amount_in_words(self):
         """The total in words, in the customer's language (num2words)."""
@@ -215,23 +201,54 @@ class AccountMove(models.Model):
                 )
 
     def _check_job_invoice_allowed(self):
-        """The job's status must allow the invoice type (product document)."""
-        for move in self.filtered("job_id"):
+        """The job's status must allow the invoice type (product document).
+        A credit note reversing a job invoice is judged by what it does to the
+        job's figures (``billing.job._check_job_figures``)."""
+        for move in self.filtered(lambda m: m.job_id and not m.reversed_entry_id):
             move.job_id._check_invoice_type_allowed(move.job_invoice_type, move)
+
+    def _is_job_approver(self):
+        return self.env.su or self.env.user.has_group(
+            "job_billing.group_job_billing_manager"
+        )
 
     def _check_job_invoice_approval(self):
         to_approve = self.filtered(
             lambda m: m.job_id and m.company_id.job_accounting_integration
         )
-        if (
-            to_approve
-            and not self.env.su
-            and not self.env.user.has_group("job_billing.group_job_billing_manager")
-        ):
+        if to_approve and not self._is_job_approver():
             raise UserError(
                 self.env._(
                     "With the accounting integration, job invoices are approved by a "
                     "Job Billing Manager: you cannot approve %(invoices)s.",
+                    invoices=", ".join(m._get_job_invoice_label() for m in to_approve),
+                )
+            )
+
+    def _check_job_auto_post(self):
+        """Scheduling a job invoice to be posted by the cron (auto-post) is
+        posting it: with the accounting integration only a Job Billing Manager
+        may schedule a job invoice or change a scheduled one; job invoices do
+        not recur."""
+        scheduled = self.filtered(
+            lambda m: m.job_id and m.state == "draft" and m.auto_post != "no"
+        )
+        recurring = scheduled.filtered(lambda m: m.auto_post != "at_date")
+        if recurring:
+            raise UserError(
+                self.env._(
+                    "Job invoice %(invoices)s cannot recur: each job invoice is "
+                    "created from its job.",
+                    invoices=", ".join(m._get_job_invoice_label() for m in recurring),
+                )
+            )
+        to_approve = scheduled.filtered("company_id.job_accounting_integration")
+        if to_approve and not self._is_job_approver():
+            raise UserError(
+                self.env._(
+                    "With the accounting integration, job invoices are approved by a "
+                    "Job Billing Manager: you cannot schedule or change the "
+                    "scheduled posting of %(invoices)s.",
                     invoices=", ".join(m._get_job_invoice_label() for m in to_approve),
                 )
             )
@@ -245,14 +262,47 @@ class AccountMove(models.Model):
                 if vals.get("job_invoice_policy"):
                     vals.setdefault(
                         "job_invoice_type",
-                        POLICY_INVOICE_TYPE[vals["job_invoice_policy"]],
+                        POLICIES[vals["job_invoice_policy"]].invoice_type,
                     )
+                if not vals.get("reversed_entry_id"):
+                    # before its lines: the clearer reason first
+                    self.env["billing.job"].browse(
+                        vals["job_id"]
+                    )._check_invoice_type_allowed(vals.get("job_invoice_type"))
         moves = super().create(vals_list)
         job_moves = moves.filtered("job_id")
         if job_moves:
             job_moves._check_job_invoice_allowed()
             job_moves._check_job_invoice_backdating()
+            job_moves._check_job_auto_post()
+            job_moves.job_id._check_job_figures()
         return moves
+
+    def copy_data(self, default=None):
+        vals_list = super().copy_data(default=default)
+        if default and default.get("reversed_entry_id"):
+            # a credit note un-bills what its invoice billed
+            for vals in vals_list:
+                for command in vals.get("line_ids", []):
+                    line_vals = command[2] if len(command) > 2 else None
+                    if not isinstance(line_vals, dict):
+                        continue
+                    for alloc in line_vals.get("job_allocation_ids") or []:
+                        alloc[2]["quantity"] = -alloc[2].get("quantity", 0.0)
+                        alloc[2]["amount"] = -alloc[2].get("amount", 0.0)
+        return vals_list
+
+    def _get_job_money_fields(self):
+        """Move fields whose change may change what the job is billed (hook)."""
+        return {
+            "job_id",
+            "state",
+            "move_type",
+            "line_ids",
+            "invoice_line_ids",
+            "job_invoice_type",
+            "currency_id",
+        }
 
     def write(self, vals):
         self._check_job_export_lock(vals)
@@ -260,11 +310,25 @@ class AccountMove(models.Model):
             self.filtered(
                 lambda m: m.job_id and m.state == "draft"
             )._check_job_invoice_backdating(fields.Date.to_date(vals["invoice_date"]))
-        return super().write(vals)
+        jobs = self.job_id
+        scheduled = self.filtered(lambda m: m.job_id and m.auto_post != "no")
+        res = super().write(vals)
+        if "auto_post" in vals or scheduled:
+            (self.filtered("job_id") | scheduled)._check_job_auto_post()
+        if set(vals) & self._get_job_money_fields():
+            (jobs | self.job_id)._check_job_figures()
+        return res
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_job_exported(self):
         self._check_job_export_lock()
+
+    def unlink(self):
+        jobs = self.job_id
+        res = super().unlink()
+        if jobs:
+            jobs.exists()._check_job_figures()
+        return res
 
     def _post(self, soft=True):
         job_moves = self.filtered("job_id")
@@ -284,9 +348,7 @@ class AccountMove(models.Model):
                         "job_export_error": False,
                     }
                 )
-            complete = posted_jobs.filtered(lambda m: m.job_invoice_type == "complete")
-            if complete:
-                complete.job_id.write({"state": "billed"})
+            posted_jobs.job_id._check_job_figures()
         return posted
 
     def button_draft(self):
@@ -295,10 +357,12 @@ class AccountMove(models.Model):
         job_moves = self.filtered("job_id")
         if job_moves:
             job_moves.write({"job_workflow_state": "invoiced"})
-            billed_jobs = job_moves.filtered(
-                lambda m: m.job_invoice_type == "complete"
-            ).job_id.filtered(lambda job: job.state == "billed")
-            billed_jobs.write({"state": "closed"})
+            job_moves.job_id._check_job_figures()
+        return res
+
+    def button_cancel(self):
+        res = super().button_cancel()
+        self.job_id._check_job_figures()
         return res
 
     # ------------------------------------------------------------------ actions
@@ -358,7 +422,7 @@ class AccountMove(models.Model):
                 "policy": self.job_invoice_policy,
                 "percent": self.job_invoice_percent,
                 "amount": self.job_invoice_amount
-                if self.job_invoice_policy == "deposit"
+                if POLICIES[self.job_invoice_policy].invoice_type != "correction"
                 else 0.0,
                 "partner_id": self.partner_id.id,
                 "invoice_date": self.invoice_date,

@@ -112,60 +112,112 @@ class BillingJobExport(models.Model):
             exported._message_log_batch(bodies=dict.fromkeys(exported.ids, body))
         return batch
 
+    # columns of the export file: stable names, whatever the user's language
+    # (README, "Export file"); money columns are rounded to the cent
+    EXPORT_COLUMNS = [
+        "batch",
+        "invoice",
+        "move_type",
+        "invoice_date",
+        "due_date",
+        "customer",
+        "customer_ref",
+        "customer_vat",
+        "job",
+        "job_invoice_type",
+        "job_invoice_policy",
+        "account",
+        "label",
+        "quantity",
+        "untaxed",
+        "tax",
+        "total",
+        "currency",
+        "tax_codes",
+        "tax_rates",
+        "untaxed_company",
+        "tax_company",
+        "total_company",
+        "company_currency",
+        "invoice_total",
+        "invoice_total_company",
+        "receivable_account",
+    ]
+    EXPORT_MONEY_COLUMNS = {
+        "untaxed",
+        "tax",
+        "total",
+        "untaxed_company",
+        "tax_company",
+        "total_company",
+        "invoice_total",
+        "invoice_total_company",
+    }
+
     def _get_export_header(self):
-        return [
-            self.env._("Batch"),
-            self.env._("Invoice"),
-            self.env._("Type"),
-            self.env._("Invoice Date"),
-            self.env._("Due Date"),
-            self.env._("Customer"),
-            self.env._("Customer Reference"),
-            self.env._("VAT"),
-            self.env._("Job"),
-            self.env._("Job Invoice Type"),
-            self.env._("Policy"),
-            self.env._("Account"),
-            self.env._("Label"),
-            self.env._("Quantity"),
-            self.env._("Untaxed"),
-            self.env._("Tax"),
-            self.env._("Total"),
-            self.env._("Currency"),
-        ]
+        return list(self.EXPORT_COLUMNS)
+
+    @api.model
+    def _money(self, value):
+        """Rounded to the cent, never -0.00."""
+        return round(value, 2) + 0.0
 
     def _get_export_rows(self, moves):
         """One row per invoice line, signed: credit notes are negative (hook)."""
-        type_labels = dict(moves._fields["job_invoice_type"].selection)
         rows = []
         for move in moves.sorted(lambda m: (m.invoice_date, m.name)):
             sign = -1 if move.move_type == "out_refund" else 1
             partner = move.commercial_partner_id
+            company = move.company_id
+            receivable = move.line_ids.filtered(
+                lambda line: line.display_type == "payment_term"
+            ).account_id[:1]
             for line in move.invoice_line_ids.filtered(
                 lambda line: line.display_type == "product"
             ):
+                tax = sign * (line.price_total - line.price_subtotal)
+                untaxed_company = -line.balance
+                tax_company = move.currency_id._convert(
+                    tax, company.currency_id, company, move.date
+                )
+                taxes = line.tax_ids
+                values = {
+                    "batch": self.name,
+                    "invoice": move.name,
+                    "move_type": move.move_type,
+                    "invoice_date": fields.Date.to_string(move.invoice_date),
+                    "due_date": fields.Date.to_string(move.invoice_date_due),
+                    "customer": partner.name,
+                    "customer_ref": partner.ref or "",
+                    "customer_vat": partner.vat or "",
+                    "job": move.job_id.name,
+                    "job_invoice_type": move.job_invoice_type or "",
+                    "job_invoice_policy": move.job_invoice_policy or "",
+                    "account": line.account_id.code,
+                    "label": line.name or "",
+                    "quantity": line.quantity,
+                    "untaxed": sign * line.price_subtotal,
+                    "tax": tax,
+                    "total": sign * line.price_total,
+                    "currency": move.currency_id.name,
+                    "tax_codes": "|".join(taxes.mapped("name")),
+                    "tax_rates": "|".join(
+                        format(rate, "g") for rate in taxes.mapped("amount")
+                    ),
+                    "untaxed_company": untaxed_company,
+                    "tax_company": tax_company,
+                    "total_company": untaxed_company + tax_company,
+                    "company_currency": company.currency_id.name,
+                    "invoice_total": move.amount_total_in_currency_signed,
+                    "invoice_total_company": move.amount_total_signed,
+                    "receivable_account": receivable.code or "",
+                }
                 rows.append(
                     [
-                        self.name,
-                        move.name,
-                        self.env._("Credit Note")
-                        if sign < 0
-                        else self.env._("Invoice"),
-                        fields.Date.to_string(move.invoice_date),
-                        fields.Date.to_string(move.invoice_date_due),
-                        partner.name,
-                        partner.ref or "",
-                        partner.vat or "",
-                        move.job_id.name,
-                        type_labels.get(move.job_invoice_type, ""),
-                        move._get_job_policy_label(),
-                        line.account_id.code,
-                        line.name or "",
-                        line.quantity,
-                        sign * line.price_subtotal,
-                        sign * (line.price_total - line.price_subtotal),
-                        sign * line.price_total,
-                        move.currency_id.name,
+                        self._money(values[column])
+                        if column in self.EXPORT_MONEY_COLUMNS
+                        else values[column]
+                        for column in self.EXPORT_COLUMNS
                     ]
                 )
         return rows
@@ -185,17 +237,24 @@ class BillingJobExport(models.Model):
         )
 
     @api.model
+    def _get_quantity_digits(self):
+        return self.env["decimal.precision"].precision_get("Product Unit of Measure")
+
+    @api.model
     def _build_xlsx(self, header, rows, sheet_name="Invoices"):
         output = io.BytesIO()
         workbook = xlsxwriter.Workbook(output, {"in_memory": True})
         sheet = workbook.add_worksheet(sheet_name)
-        bold = workbook.add_format({"bold": True})
+        sheet.write_row(0, 0, header, workbook.add_format({"bold": True}))
         money = workbook.add_format({"num_format": "#,##0.00"})
-        sheet.write_row(0, 0, header, bold)
+        quantity = workbook.add_format(
+            {"num_format": "0." + "0" * self._get_quantity_digits()}
+        )
+        formats = [quantity if name == "quantity" else money for name in header]
         for index, row in enumerate(rows, start=1):
             for col, value in enumerate(row):
                 if isinstance(value, float):
-                    sheet.write_number(index, col, value, money)
+                    sheet.write_number(index, col, value, formats[col])
                 else:
                     sheet.write(index, col, value)
         sheet.freeze_panes(1, 0)
@@ -204,12 +263,21 @@ class BillingJobExport(models.Model):
 
     @api.model
     def _build_csv(self, header, rows):
+        """Numbers with a dot, money with 2 decimals, quantities with the
+        unit of measure precision, whatever the user's language."""
         output = io.StringIO()
         writer = csv.writer(output, delimiter=";")
         writer.writerow(header)
+        digits = self._get_quantity_digits()
+        quantity_col = header.index("quantity") if "quantity" in header else -1
         for row in rows:
             writer.writerow(
-                [f"{value:.2f}" if isinstance(value, float) else value for value in row]
+                [
+                    f"{value:.{digits}f}"
+                    if col == quantity_col
+                    else (f"{value:.2f}" if isinstance(value, float) else value)
+                    for col, value in enumerate(row)
+                ]
             )
         return output.getvalue().encode("utf-8")
 

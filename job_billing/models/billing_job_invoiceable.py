@@ -96,11 +96,34 @@ class BillingJobInvoiceable(models.Model):
             if item.product_id and not item.price_unit:
                 item.price_unit = item.product_id.lst_price
 
-    @api.depends("quantity", "price_unit", "currency_id")
+    @api.depends("quantity", "price_unit", "currency_id", "product_id")
     def _compute_amount(self):
         for item in self:
-            amount = item.quantity * item.price_unit
-            item.amount = item.currency_id.round(amount) if item.currency_id else amount
+            item.amount = item._get_untaxed_amount(item.quantity, item.price_unit)
+
+    def _get_taxes(self):
+        """The product's sale taxes in the job's company."""
+        self.ensure_one()
+        company = self.company_id or self.job_id.company_id or self.env.company
+        return self.product_id.taxes_id.filtered(
+            lambda tax: tax.company_id in company.parent_ids
+        )
+
+    def _get_untaxed_amount(self, quantity, price_unit):
+        """Untaxed ``quantity`` x ``price_unit``: a tax included in the price
+        is taken out as on an invoice line (``compute_all``)."""
+        self.ensure_one()
+        currency = self.currency_id or self.env.company.currency_id
+        taxes = self._get_taxes()
+        if any(taxes.mapped("price_include")):
+            return taxes.compute_all(
+                price_unit,
+                currency=currency,
+                quantity=quantity,
+                product=self.product_id,
+                partner=self.job_id.partner_id,
+            )["total_excluded"]
+        return currency.round(quantity * price_unit)
 
     def _get_invoiced_allocation_domain(self):
         return [
@@ -154,10 +177,19 @@ class BillingJobInvoiceable(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
-        self.job_id._check_editable()
+        jobs = self.job_id
+        jobs._check_editable()
         res = super().write(vals)
         if "job_id" in vals:
             self.job_id._check_editable()
+        if set(vals) & {"job_id", "quantity", "price_unit"}:
+            (jobs | self.job_id)._check_job_figures()
+        return res
+
+    def unlink(self):
+        jobs = self.job_id
+        res = super().unlink()
+        jobs.exists()._check_job_figures()
         return res
 
     @api.ondelete(at_uninstall=False)

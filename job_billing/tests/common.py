@@ -1,4 +1,7 @@
+from contextlib import contextmanager
+
 from odoo import Command
+from odoo.exceptions import UserError
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
@@ -117,6 +120,38 @@ class JobBillingCommon(AccountTestInvoicingCommon):
     @classmethod
     def _item(cls, job, product):
         return job.invoiceable_ids.filtered(lambda i: i.product_id == product)
+
+    @contextmanager
+    def assertRefused(self, regex, exception=UserError):
+        """The step is refused with a message matching ``regex``, and rolled
+        back as the failed request would be."""
+        with self.assertRaisesRegex(exception, regex):
+            with self.env.cr.savepoint():
+                yield
+        self.env.invalidate_all()
+
+    def _reverse(self, moves, modify=False, user=None):
+        """Odoo's own Credit Note button (``account.move.reversal``), or
+        "Reverse and create new draft" with ``modify``: the new moves."""
+        env = self.env(user=user) if user else self.env
+        wizard = (
+            env["account.move.reversal"]
+            .with_context(active_model="account.move", active_ids=moves.ids)
+            .create({"reason": "Reversed", "journal_id": moves[0].journal_id.id})
+        )
+        action = wizard.modify_moves() if modify else wizard.refund_moves()
+        return wizard.new_move_ids or env["account.move"].browse(action["res_id"])
+
+    def assertBilled(self, job, untaxed, total):
+        """What the customer is billed in the end: posted invoices less posted
+        credit notes of the job, untaxed and taxes included."""
+        posted = job.invoice_ids.filtered(lambda m: m.state == "posted")
+        self.assertAlmostEqual(
+            sum(posted.mapped("amount_untaxed_signed")), untaxed, places=2
+        )
+        self.assertAlmostEqual(
+            sum(posted.mapped("amount_total_signed")), total, places=2
+        )
 
     def assertMoney(self, move, untaxed, tax, total):
         self.assertAlmostEqual(move.amount_untaxed, untaxed, places=2)

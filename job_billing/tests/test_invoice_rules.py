@@ -66,12 +66,27 @@ class TestInvoiceRules(JobBillingCommon):
         final.action_post()
         self.assertEqual(self.job.state, "billed")
 
-    def test_partial_draft_cannot_be_posted_once_billed(self):
-        partial = self._invoice(self.job, "progress_summary", percent=10.0)
+    def test_no_final_while_partial_drafts_are_pending(self):
+        """A draft deposit the final invoice would net out could never be
+        posted afterwards: the final waits for the drafts."""
+        deposit = self._invoice(self.job, "deposit", amount=100.0)
         self.job.action_close()
-        self._invoice(self.job, "final", post=True)
-        with self.assertRaisesRegex(UserError, "takes only correction invoices"):
-            partial.action_post()
+        with self.assertRefused("draft partial invoices"):
+            self._invoice(self.job, "final")
+        deposit.action_post()
+        final = self._invoice(self.job, "final", post=True)
+        self.assertMoney(final, 950.0, 142.5, 1092.5)
+        self.assertAlmostEqual(self.job.deposit_balance, 0.0, places=2)
+        self.assertBilled(self.job, 1050.0, 1207.5)
+        # once the final (even in draft) bills everything, no partial fits
+        final.button_draft()
+        self.assertEqual(self.job.state, "closed")
+        with self.assertRefused("Nothing to bill"):
+            self._invoice(self.job, "progress_summary", percent=10.0)
+        with self.assertRefused("more than the job price"):
+            deposit.copy()
+        final.action_post()
+        self.assertEqual(self.job.state, "billed")
 
     def test_wrong_amounts_are_refused(self):
         with self.assertRaisesRegex(UserError, "positive amount or percent"):

@@ -123,7 +123,7 @@ class TestInvoiceWorkflow(JobBillingCommon):
         )
         self.assertEqual(job.invoicing_stage, "new", "exported, more to bill")
         rows = self._xlsx_rows(base64.b64decode(batch.xlsx_file))
-        self.assertEqual(rows[0][:3], ["Batch", "Invoice", "Type"])
+        self.assertEqual(rows[0][:3], ["batch", "invoice", "move_type"])
         self.assertEqual(len(rows), 2)
         self.assertEqual(rows[1][1], deposit.name)
         self.assertEqual(rows[1][6:9], ["C-1001", "BE0477472701", job.name])

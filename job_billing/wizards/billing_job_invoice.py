@@ -4,21 +4,12 @@ from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare, float_is_zero
 
-from ..models.account_move import (
-    JOB_INVOICE_POLICIES,
+from ..models.billing_job import DEFER_CHECKS, PRICE_LINE_KINDS
+from ..models.job_invoice_policy import (
     JOB_INVOICE_TYPES,
-    POLICY_INVOICE_TYPE,
+    POLICIES,
+    get_policy_selection,
 )
-
-ITEMIZED_POLICIES = (
-    "progress_itemized",
-    "progress_itemized_grouped",
-    "final",
-    "final_grouped",
-    "correction",
-    "correction_grouped",
-)
-GROUPED_POLICIES = ("progress_itemized_grouped", "final_grouped", "correction_grouped")
 
 
 class BillingJobInvoice(models.TransientModel):
@@ -31,8 +22,11 @@ class BillingJobInvoice(models.TransientModel):
     company_id = fields.Many2one(related="job_id.company_id")
     currency_id = fields.Many2one(related="job_id.currency_id")
     job_state = fields.Selection(related="job_id.state")
-    policy = fields.Selection(JOB_INVOICE_POLICIES, required=True, default="deposit")
+    policy = fields.Selection("_get_policy_selection", required=True, default="deposit")
     invoice_type = fields.Selection(JOB_INVOICE_TYPES, compute="_compute_invoice_type")
+    policy_uses_percent = fields.Boolean(compute="_compute_invoice_type")
+    policy_uses_amount = fields.Boolean(compute="_compute_invoice_type")
+    policy_itemized = fields.Boolean(compute="_compute_invoice_type")
     percent = fields.Float(
         digits=(16, 2),
         help="Deposit: percent of the suggested job price (when no amount is "
@@ -76,10 +70,23 @@ class BillingJobInvoice(models.TransientModel):
     )
     preview_error = fields.Char(compute="_compute_amount_preview")
 
+    @api.model
+    def _get_policy_selection(self):
+        return get_policy_selection(self.env)
+
+    def _get_policy(self):
+        """The chosen policy's declaration (``job_invoice_policy.POLICIES``)."""
+        self.ensure_one()
+        return POLICIES[self.policy]
+
     @api.depends("policy")
     def _compute_invoice_type(self):
         for wizard in self:
-            wizard.invoice_type = POLICY_INVOICE_TYPE.get(wizard.policy)
+            policy = POLICIES.get(wizard.policy)
+            wizard.invoice_type = policy and policy.invoice_type
+            wizard.policy_uses_percent = policy and "percent" in policy.fields
+            wizard.policy_uses_amount = policy and "amount" in policy.fields
+            wizard.policy_itemized = policy and policy.itemized
 
     @api.depends("job_id")
     def _compute_partner_id(self):
@@ -90,7 +97,7 @@ class BillingJobInvoice(models.TransientModel):
     def _compute_line_ids(self):
         for wizard in self:
             commands = [Command.clear()]
-            if wizard.policy in ITEMIZED_POLICIES:
+            if wizard.policy and wizard._get_policy().itemized:
                 commands += [
                     Command.create(values)
                     for values in wizard._prepare_wizard_lines_values()
@@ -166,14 +173,63 @@ class BillingJobInvoice(models.TransientModel):
             **values,
         }
 
-    def _prepare_summary_line(self, kind, name, amount, product):
-        return self._prepare_line(
-            kind,
-            name,
-            amount,
-            product_id=product.id,
-            tax_ids=[Command.set(self._get_default_taxes().ids)],
+    def _get_tax_split(self, amount, downpayment=False):
+        """[(taxes, account, amount)]: ``amount`` split as the job's
+        invoiceables split by their taxes (mapped by the fiscal position) and,
+        for deposits, by the down payment account of their product category,
+        as Odoo's own down payments; the company's default sale tax for a job
+        without invoiceables."""
+        currency = self.currency_id
+        weights = self._get_tax_weights(downpayment)
+        total = sum(weights.values())
+        if currency.is_zero(total):
+            return [(self._get_default_taxes(), self.env["account.account"], amount)]
+        split, rest = [], amount
+        *firsts, last = weights
+        for key in firsts:
+            part = currency.round(amount * weights[key] / total)
+            split.append((*key, part))
+            rest -= part
+        split.append((*last, currency.round(rest)))
+        return [part for part in split if not currency.is_zero(part[2])]
+
+    def _get_tax_weights(self, downpayment=False):
+        """{(taxes, account): untaxed amount} of the job's invoiceables."""
+        weights = defaultdict(float)
+        for item in self.job_id.invoiceable_ids:
+            taxes = self.fiscal_position_id.map_tax(item._get_taxes())
+            account = self.env["account.account"]
+            if downpayment:
+                accounts = item.product_id.product_tmpl_id.get_product_accounts(
+                    fiscal_pos=self.fiscal_position_id
+                )
+                account = accounts.get("downpayment") or account
+            weights[taxes, account] += item.amount
+        return weights
+
+    def _prepare_summary_lines(self, kind, name, amount, product):
+        """Summary lines (deposit, deduction, progress, adjustment, lump
+        correction): one per tax of what they stand for."""
+        split = self._get_tax_split(
+            amount, downpayment=kind in ("deposit", "deposit_deduction")
         )
+        lines = []
+        for taxes, account, part in split:
+            label = name
+            if len(split) > 1:
+                tax_names = ", ".join(taxes.mapped("name")) or self.env._("no tax")
+                label = f"{name} ({tax_names})"
+            values = self._prepare_line(
+                kind,
+                label,
+                part,
+                product_id=product.id,
+                tax_ids=[Command.set(taxes.ids)],
+            )
+            if account:
+                values["account_id"] = account.id
+            lines.append(values)
+        return lines
 
     def _get_deposit_amount(self):
         job = self.job_id
@@ -209,31 +265,34 @@ class BillingJobInvoice(models.TransientModel):
                 price=job.suggested_price,
             )
         product = self.company_id._get_job_deposit_product()
-        return [self._prepare_summary_line("deposit", name, amount, product)]
+        return self._prepare_summary_lines("deposit", name, amount, product)
 
     def _prepare_deposit_deduction_lines(self, billed, final=False):
         """Deduct deposit: in proportion to the share of the job price billed,
-        or, on the final invoice, whatever deposit remains."""
+        or, on the final invoice, whatever deposit remains. The deposits not
+        yet deducted never exceed what remains to bill of the job price, so
+        the final invoice is never negative."""
         job = self.job_id
         balance = job.deposit_balance
         if final:
             deduction = balance
-        elif job.suggested_price:
-            deduction = min(
-                balance,
+        else:
+            proportional = (
                 self.currency_id.round(
                     job.deposit_invoiced * billed / job.suggested_price
-                ),
+                )
+                if job.suggested_price
+                else 0.0
             )
-        else:
-            deduction = 0.0
+            left_after = job.amount_to_invoice - billed
+            deduction = min(balance, max(proportional, balance - left_after))
         if self.currency_id.compare_amounts(deduction, 0.0) <= 0:
             return []
         product = self.company_id._get_job_deposit_product()
         name = self.env._("Less deposit received (job %(job)s)", job=job.name)
-        return [
-            self._prepare_summary_line("deposit_deduction", name, -deduction, product)
-        ]
+        return self._prepare_summary_lines(
+            "deposit_deduction", name, -deduction, product
+        )
 
     def _prepare_progress_summary_lines(self):
         job = self.job_id
@@ -260,8 +319,7 @@ class BillingJobInvoice(models.TransientModel):
             job=job.name,
         )
         product = self.company_id._get_job_progress_product()
-        lines = [self._prepare_summary_line("progress", name, amount, product)]
-        return lines + self._prepare_deposit_deduction_lines(amount)
+        return self._prepare_summary_lines("progress", name, amount, product)
 
     def _get_itemized_quantities(self):
         """{invoiceable: quantity} to bill with a progress policy, checked."""
@@ -293,9 +351,7 @@ class BillingJobInvoice(models.TransientModel):
         charges grouped by category (and taxes) when ``grouped``."""
         groups = defaultdict(list)
         for item, quantity, price_unit in billed:
-            taxes = item.product_id.taxes_id.filtered(
-                lambda tax: tax.company_id in self.company_id.parent_ids
-            )
+            taxes = item._get_taxes()
             key = item._get_group_key(grouped) + (tuple(taxes.ids),)
             groups[key].append((item, quantity, price_unit))
         lines = []
@@ -312,7 +368,7 @@ class BillingJobInvoice(models.TransientModel):
             {
                 "invoiceable_id": item.id,
                 "quantity": quantity,
-                "amount": self.currency_id.round(quantity * price_unit),
+                "amount": item._get_untaxed_amount(quantity, price_unit),
             }
         )
 
@@ -329,6 +385,44 @@ class BillingJobInvoice(models.TransientModel):
         if item.sale_line_id and kind == "invoiceable":
             values["sale_line_ids"] = [Command.link(item.sale_line_id.id)]
         return values
+
+    def _prepare_price_revision_lines(self):
+        """An invoiceable's price changed after part of it was billed: what
+        remains of its amount is not its remaining quantity at its price. The
+        difference is billed for the invoiceable (an allocation of no
+        quantity), not left to the fixed price adjustment."""
+        lines = []
+        for item in self.job_id.invoiceable_ids:
+            remaining = item._get_untaxed_amount(item.qty_to_invoice, item.price_unit)
+            revision = self.currency_id.round(item.amount_to_invoice - remaining)
+            if self.currency_id.is_zero(revision):
+                continue
+            lines.append(
+                self._prepare_line(
+                    "invoiceable",
+                    self.env._(
+                        "%(item)s: price revision on the quantity already billed",
+                        item=item.name,
+                    ),
+                    revision,
+                    product_id=item.product_id.id,
+                    tax_ids=[
+                        Command.set(
+                            self.fiscal_position_id.map_tax(item._get_taxes()).ids
+                        )
+                    ],
+                    job_allocation_ids=[
+                        Command.create(
+                            {
+                                "invoiceable_id": item.id,
+                                "quantity": 0.0,
+                                "amount": revision,
+                            }
+                        )
+                    ],
+                )
+            )
+        return lines
 
     def _prepare_grouped_line(self, kind, category, members, taxes):
         """Job charges of one category (and taxes) on one line."""
@@ -355,19 +449,37 @@ class BillingJobInvoice(models.TransientModel):
             values["account_id"] = accounts["income"].id
         return values
 
-    def _prepare_progress_itemized_lines(self, grouped=False):
+    def _prepare_progress_itemized_lines(self):
+        grouped = self._get_policy().grouped
         billed = [
             (item, quantity, item.price_unit)
             for item, quantity in self._get_itemized_quantities().items()
         ]
-        lines = self._prepare_invoiceable_lines(billed, grouped)
-        amount = self._get_lines_total(lines)
-        return lines + self._prepare_deposit_deduction_lines(amount)
+        return self._prepare_invoiceable_lines(billed, grouped)
 
-    def _prepare_final_lines(self, grouped=False):
+    def _check_within_job_price(self, amount):
+        """Partial invoices share one notion of what is left to bill: the job
+        price less what every invoice (summary, itemized, grouped) billed."""
+        job = self.job_id
+        if self.currency_id.compare_amounts(amount, job.amount_to_invoice) > 0:
+            raise UserError(
+                self.env._(
+                    "These quantities bill %(amount).2f, more than the %(left).2f "
+                    "left to bill of job %(job)s (price %(price).2f, %(billed).2f "
+                    "already billed): bill smaller quantities.",
+                    amount=amount,
+                    left=job.amount_to_invoice,
+                    job=job.name,
+                    price=job.suggested_price,
+                    billed=job.amount_invoiced,
+                )
+            )
+
+    def _prepare_final_lines(self):
         """Everything left to reach the suggested price: the invoiceables'
         remaining quantities, less summary progress billing already invoiced,
         plus the fixed price adjustment, less the deposits not yet balanced."""
+        grouped = self._get_policy().grouped
         job = self.job_id
         billed = [
             (item, item.qty_to_invoice, item.price_unit)
@@ -375,14 +487,13 @@ class BillingJobInvoice(models.TransientModel):
             if not float_is_zero(item.qty_to_invoice, precision_digits=6)
         ]
         lines = self._prepare_invoiceable_lines(billed, grouped)
+        lines += self._prepare_price_revision_lines()
         totals = job._get_invoiced_totals()
-        progress = totals[job.id, "progress"]
+        progress = totals[job.id, "progress"] - totals[job.id, "progress_discount"]
         product = self.company_id._get_job_progress_product()
         if not self.currency_id.is_zero(progress):
             name = self.env._("Less progress billing already invoiced")
-            lines.append(
-                self._prepare_summary_line("progress", name, -progress, product)
-            )
+            lines += self._prepare_summary_lines("progress", name, -progress, product)
         itemized = self._get_lines_total(lines)
         adjustment = self.currency_id.round(job.amount_to_invoice - itemized)
         if not self.currency_id.is_zero(adjustment):
@@ -390,17 +501,13 @@ class BillingJobInvoice(models.TransientModel):
                 "Fixed price adjustment (job price %(price).2f)",
                 price=job.suggested_price,
             )
-            lines.append(
-                self._prepare_summary_line("adjustment", name, adjustment, product)
-            )
-        lines += self._prepare_deposit_deduction_lines(0.0, final=True)
-        if not lines:
-            raise UserError(
-                self.env._("Nothing is left to invoice on job %(job)s.", job=job.name)
+            lines += self._prepare_summary_lines(
+                "adjustment", name, adjustment, product
             )
         return lines
 
-    def _prepare_correction_lines(self, grouped=False):
+    def _prepare_correction_lines(self):
+        grouped = self._get_policy().grouped
         if not self.reason:
             raise UserError(self.env._("Give the reason of the correction."))
         billed = [
@@ -414,8 +521,8 @@ class BillingJobInvoice(models.TransientModel):
         if not self.currency_id.is_zero(self.amount):
             product = self.company_id._get_job_progress_product()
             name = self.env._("Correction: %(reason)s", reason=self.reason)
-            lines.append(
-                self._prepare_summary_line("correction", name, self.amount, product)
+            lines += self._prepare_summary_lines(
+                "correction", name, self.amount, product
             )
         if not lines:
             raise UserError(
@@ -428,20 +535,37 @@ class BillingJobInvoice(models.TransientModel):
 
     @api.model
     def _get_lines_total(self, lines, kinds=None):
-        """Untaxed total of invoice line values, of the ``kinds`` given if any."""
+        """Untaxed total of invoice line values, of the ``kinds`` given if any:
+        an itemized line counts what its allocations bill (untaxed)."""
         return sum(
-            line["quantity"] * line["price_unit"]
+            sum(command[2]["amount"] for command in line["job_allocation_ids"])
+            if line.get("job_allocation_ids")
+            else line["quantity"] * line["price_unit"]
             for line in lines
             if kinds is None or line["job_line_kind"] in kinds
         )
 
     def _prepare_invoice_line_values(self):
-        """The invoice lines of the chosen policy, signed as for an invoice."""
+        """The invoice lines of the chosen policy, signed as for an invoice:
+        its builder's lines, checked within the job price for a partial
+        invoice, then the deposit deduction the policy declares."""
         self.ensure_one()
-        if self.policy in GROUPED_POLICIES:
-            policy = self.policy.removesuffix("_grouped")
-            return getattr(self, f"_prepare_{policy}_lines")(grouped=True)
-        return getattr(self, f"_prepare_{self.policy}_lines")()
+        policy = self._get_policy()
+        lines = getattr(self, f"_prepare_{policy.builder}_lines")()
+        billed = self._get_lines_total(lines, kinds=PRICE_LINE_KINDS)
+        if policy.invoice_type == "partial":
+            self._check_within_job_price(billed)
+        if policy.deposit == "proportional":
+            lines += self._prepare_deposit_deduction_lines(billed)
+        elif policy.deposit == "all":
+            lines += self._prepare_deposit_deduction_lines(0.0, final=True)
+        if not lines:
+            raise UserError(
+                self.env._(
+                    "Nothing is left to invoice on job %(job)s.", job=self.job_id.name
+                )
+            )
+        return lines
 
     def _prepare_invoice_values(self, lines):
         self.ensure_one()
@@ -525,9 +649,15 @@ class BillingJobInvoice(models.TransientModel):
         return move.id
 
     def _regenerate(self, move):
-        """Replace the lines of the draft ``move`` by the policy's lines now."""
+        """Replace the lines of the draft ``move`` by the policy's lines now;
+        an itemized progress invoice keeps the quantities it billed (at most
+        what remains)."""
         self.ensure_one()
-        move.write(
+        chosen = defaultdict(float)
+        for allocation in move.invoice_line_ids.job_allocation_ids:
+            chosen[allocation.invoiceable_id] += allocation.quantity
+        deferred = move.with_context(job_billing_defer_checks=DEFER_CHECKS)
+        deferred.write(
             {
                 "invoice_line_ids": [
                     Command.delete(line.id) for line in move.invoice_line_ids
@@ -537,13 +667,19 @@ class BillingJobInvoice(models.TransientModel):
         self.env.flush_all()
         self.env.invalidate_all()
         self._compute_line_ids()
+        if self.invoice_type == "partial" and self._get_policy().itemized:
+            for line in self.line_ids:
+                line.quantity = min(
+                    chosen.get(line.invoiceable_id, 0.0), line.qty_remaining
+                )
         self._check_policy_allowed(move)
         values = self._prepare_invoice_values(self._prepare_invoice_line_values())
-        move.write(
+        deferred.write(
             {
                 "invoice_line_ids": values["invoice_line_ids"],
                 "job_progress_percent": values["job_progress_percent"],
             }
         )
+        move.job_id._check_job_figures()
         move.message_post(body=self.env._("Regenerated from the job card."))
         return move

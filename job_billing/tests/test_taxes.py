@@ -1,0 +1,128 @@
+from freezegun import freeze_time
+
+from odoo.tests import tagged
+
+from .common import JobBillingCommon
+
+
+@tagged("post_install", "-at_install")
+@freeze_time("2026-03-10")
+class TestJobTaxes(JobBillingCommon):
+    """Deposit and summary lines carry the taxes of what they stand for;
+    deposits go to Odoo's down payment account; prices with the tax
+    included count untaxed."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tax_0 = cls.env["account.tax"].create(
+            {
+                "name": "Zero rated 0%",
+                "amount": 0.0,
+                "type_tax_use": "sale",
+                "company_id": cls.company.id,
+            }
+        )
+        cls.product_books = cls._create_product(
+            name="Manuals", lst_price=50.0, taxes_id=[cls.tax_0.id]
+        )
+
+    def test_deposit_and_progress_split_per_tax(self):
+        # 1,000.00 at 15 % and 1,000.00 at 0 %
+        job = self._create_job(
+            charges=[
+                ("labour", self.product_installer, 10, 100.0),
+                ("materials", self.product_books, 20, 50.0),
+            ],
+        )
+        downpayment = self.company_data["default_account_revenue"].copy(
+            {"name": "Down payments received", "code": "DP1000"}
+        )
+        self.product_installer.categ_id.property_account_downpayment_categ_id = (
+            downpayment
+        )
+        deposit = self._invoice(job, "deposit", amount=1000.0, post=True)
+        self.assertMoney(deposit, 1000.0, 75.0, 1075.0)
+        self.assertEqual(
+            sorted(
+                (line.tax_ids.name, line.price_subtotal)
+                for line in deposit.invoice_line_ids
+            ),
+            [("15%", 500.0), ("Zero rated 0%", 500.0)],
+        )
+        self.assertIn(downpayment, deposit.invoice_line_ids.account_id)
+        summary = self._invoice(job, "progress_summary", percent=50.0, post=True)
+        # 1,000.00 of progress, less 500.00 of deposit, half at 15 %
+        self.assertMoney(summary, 500.0, 37.5, 537.5)
+        job.action_close()
+        final = self._invoice(job, "final", post=True)
+        self.assertMoney(final, 500.0, 37.5, 537.5)
+        # 2,000.00 untaxed: 1,000.00 at 15 % and 1,000.00 at 0 %
+        self.assertBilled(job, 2000.0, 2150.0)
+        self.assertAlmostEqual(job.deposit_balance, 0.0, places=2)
+
+    def test_price_included_tax_counts_untaxed(self):
+        tax_incl = self.env["account.tax"].create(
+            {
+                "name": "15% incl.",
+                "amount": 15.0,
+                "type_tax_use": "sale",
+                "price_include_override": "tax_included",
+                "company_id": self.company.id,
+            }
+        )
+        product = self._create_product(
+            name="Filter", lst_price=115.0, taxes_id=[tax_incl.id]
+        )
+        job = self._create_job(charges=[("materials", product, 1, 115.0)])
+        self.assertAlmostEqual(job.suggested_price, 100.0, places=2)
+        progress = self._invoice(job, "progress_itemized")
+        self.assertMoney(progress, 100.0, 15.0, 115.0)
+        self.assertAlmostEqual(job.amount_invoiced, 100.0, places=2)
+        self.assertAlmostEqual(job.amount_corrected, 0.0, places=2)
+        progress.action_post()
+        job.action_close()
+        with self.assertRefused("Nothing is left to invoice"):
+            self._invoice(job, "final")
+
+    def test_foreign_currency_sale_order_is_refused(self):
+        order = self._create_sale(self.customer, [(self.product_installer, 1, 80.0)])
+        order.currency_id = self.setup_other_currency("EUR")
+        with self.assertRefused("is in EUR: job .* bills in .* only"):
+            self._create_job(orders=order)
+
+    def test_price_raised_after_partial_billing(self):
+        """Time and material: the raise is billed for its item on the final,
+        not as a fixed price adjustment."""
+        job = self._create_repair_job()
+        installer = self._item(job, self.product_installer)
+        self._invoice(job, "progress_itemized", quantities={installer: 5}, post=True)
+        installer.price_unit = 100.0
+        self.assertAlmostEqual(job.suggested_price, 1250.0, places=2)
+        job.action_close()
+        final = self._invoice(job, "final", post=True)
+        self.assertEqual(
+            [(kind, amount) for _name, kind, amount in self._lines(final)],
+            [("invoiceable", 500.0), ("invoiceable", 250.0), ("invoiceable", 100.0)],
+        )
+        self.assertAlmostEqual(installer.amount_to_invoice, 0.0, places=2)
+        self.assertAlmostEqual(job.amount_corrected, 0.0, places=2)
+        self.assertBilled(job, 1250.0, 1437.5)
+
+    def test_sale_order_billed_by_the_job_only(self):
+        order = self._create_sale(self.customer, [(self.product_installer, 2, 80.0)])
+        order.order_line.qty_delivered = 2
+        job = self._create_job(orders=order)
+        with self.assertRefused("is billed by job"):
+            order._create_invoices()
+        self._invoice(job, "progress_itemized", post=True)
+        self.assertEqual(order.order_line.qty_invoiced, 2.0)
+        # an order invoiced from its own side cannot be linked to a job
+        other = self._create_sale(self.customer, [(self.product_installer, 1, 80.0)])
+        other.order_line.qty_delivered = 1
+        invoice = other._create_invoices()
+        with self.assertRefused("is already invoiced"):
+            self._create_job(orders=other)
+        invoice.button_cancel()
+        linked = self._create_job(orders=other)
+        self.assertEqual(linked.invoiceable_ids.sale_line_id, other.order_line)
