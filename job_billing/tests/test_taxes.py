@@ -82,8 +82,10 @@ class TestJobTaxes(JobBillingCommon):
         self.assertAlmostEqual(job.amount_corrected, 0.0, places=2)
         progress.action_post()
         job.action_close()
-        with self.assertRefused("Nothing is left to invoice"):
-            self._invoice(job, "final")
+        final = self._invoice(job, "final", post=True)
+        self.assertMoney(final, 0.0, 0.0, 0.0)
+        self.assertEqual(job.state, "billed")
+        self.assertBilled(job, 100.0, 115.0)
 
     def test_foreign_currency_sale_order_is_refused(self):
         order = self._create_sale(self.customer, [(self.product_installer, 1, 80.0)])

@@ -506,6 +506,28 @@ class BillingJobInvoice(models.TransientModel):
             )
         return lines
 
+    def _prepare_billed_in_full_lines(self):
+        """The final invoice of a job its partial invoices already bill in
+        full (deposits balanced): one informative line of no amount, so that
+        posting the final invoice still makes the job Billed."""
+        job = self.job_id
+        name = self.env._(
+            "Job %(job)s: its price of %(price).2f is billed in full by its "
+            "previous invoices, nothing is left to invoice.",
+            job=job.name,
+            price=job.suggested_price,
+        )
+        product = self.company_id._get_job_progress_product()
+        return [
+            self._prepare_line(
+                "adjustment",
+                name,
+                0.0,
+                product_id=product.id,
+                tax_ids=[Command.clear()],
+            )
+        ]
+
     def _prepare_correction_lines(self):
         grouped = self._get_policy().grouped
         if not self.reason:
@@ -559,6 +581,8 @@ class BillingJobInvoice(models.TransientModel):
             lines += self._prepare_deposit_deduction_lines(billed)
         elif policy.deposit == "all":
             lines += self._prepare_deposit_deduction_lines(0.0, final=True)
+        if not lines and policy.invoice_type == "complete":
+            lines = self._prepare_billed_in_full_lines()
         if not lines:
             raise UserError(
                 self.env._(
