@@ -164,6 +164,35 @@ class BillingJobInvoice(models.TransientModel):
         """Taxes of summary and deposit lines: the company's default sale tax."""
         return self.fiscal_position_id.map_tax(self.company_id.account_sale_tax_id)
 
+    def _get_price_unit_from_untaxed(self, untaxed, taxes):
+        """The unit price of a line of ``untaxed`` amount (quantity 1) with
+        ``taxes``: the taxes included in the price added, so that the invoice
+        line's untaxed amount, computed by Odoo, is ``untaxed`` to the cent."""
+        included = taxes.flatten_taxes_hierarchy().filtered("price_include")
+        if not included:
+            return untaxed
+        details = taxes.compute_all(
+            untaxed, currency=self.currency_id, handle_price_include=False
+        )
+        return untaxed + sum(
+            tax["amount"] for tax in details["taxes"] if tax["id"] in included.ids
+        )
+
+    def _set_tax_included_prices(self, lines):
+        """Lines whose taxes the wizard sets (summary, grouped, price
+        revision, informative lines) are built with their untaxed amount as
+        unit price: make it the price Odoo reads with these taxes."""
+        for line in lines:
+            commands = line.get("tax_ids")
+            if not commands:
+                continue
+            tax_ids = [i for command in commands if command[0] == 6 for i in command[2]]
+            taxes = self.env["account.tax"].browse(tax_ids)
+            line["price_unit"] = self._get_price_unit_from_untaxed(
+                line["price_unit"], taxes
+            )
+        return lines
+
     def _prepare_line(self, kind, name, price_unit, quantity=1.0, **values):
         return {
             "name": name,
@@ -373,7 +402,16 @@ class BillingJobInvoice(models.TransientModel):
         )
 
     def _prepare_item_line(self, kind, item, quantity, price_unit):
-        """One invoiceable on its own line: its product, taxes and account."""
+        """One invoiceable on its own line: its product, taxes and account;
+        a price-included tax the fiscal position maps away is taken out of
+        the price, as Odoo does on sale and invoice lines."""
+        taxes = item._get_taxes()
+        price_unit = self.env["account.tax"]._fix_tax_included_price_company(
+            price_unit,
+            taxes,
+            self.fiscal_position_id.map_tax(taxes),
+            self.company_id,
+        )
         values = self._prepare_line(
             kind,
             item.name,
@@ -430,16 +468,13 @@ class BillingJobInvoice(models.TransientModel):
         categories = dict(
             self.env["billing.job.invoiceable"]._fields["charge_category"].selection
         )
+        allocations = [self._prepare_allocation(*member) for member in members]
         values = self._prepare_line(
             kind,
             categories[category],
-            sum(
-                self.currency_id.round(quantity * price_unit)
-                for _item, quantity, price_unit in members
-            ),
-            job_allocation_ids=[
-                self._prepare_allocation(*member) for member in members
-            ],
+            # untaxed: the invoice values make it tax included if need be
+            sum(command[2]["amount"] for command in allocations),
+            job_allocation_ids=allocations,
             tax_ids=[Command.set(fiscal_position.map_tax(taxes).ids)],
         )
         accounts = members[0][0].product_id.product_tmpl_id.get_product_accounts(
@@ -608,6 +643,7 @@ class BillingJobInvoice(models.TransientModel):
         deposits = self._get_lines_total(lines, kinds=("deposit", "deposit_deduction"))
         price_billed = job.amount_invoiced + billed - deposits
         origin = ", ".join([job.name] + job.sale_order_ids.mapped("name"))
+        self._set_tax_included_prices(lines)
         return {
             "move_type": move_type,
             "partner_id": self.partner_id.id,
