@@ -163,6 +163,31 @@ class TestJobTaxes(JobBillingCommon):
         self.assertEqual(job.state, "billed")
         self.assertBilled(job, 114.76, 131.97)
 
+    def test_deposit_deduction_mirrors_the_deposit_taxes(self):
+        """The pipe goes from 15 % to zero rated after the deposit: the
+        deposit, issued all at 15 %, is deducted all at 15 %."""
+        job = self._create_repair_job()
+        installer = self._item(job, self.product_installer)
+        deposit = self._invoice(job, "deposit", amount=525.0, post=True)
+        self.assertMoney(deposit, 525.0, 78.75, 603.75)
+        self.product_pipe.taxes_id = self.tax_0
+        progress = self._invoice(
+            job, "progress_itemized", quantities={installer: 5}, post=True
+        )
+        # 400.00 at 15 % less 200.00 of deposit (525 x 400 / 1,050) at 15 %
+        deductions = progress.invoice_line_ids.filtered(
+            lambda line: line.job_line_kind == "deposit_deduction"
+        )
+        self.assertEqual(deductions.tax_ids, self.tax_15)
+        self.assertMoney(progress, 200.0, 30.0, 230.0)
+        job.action_close()
+        final = self._invoice(job, "final", post=True)
+        # 400.00 at 15 % + 250.00 at 0 % less 325.00 of deposit at 15 %
+        self.assertMoney(final, 325.0, 11.25, 336.25)
+        self.assertAlmostEqual(job.deposit_balance, 0.0, places=2)
+        # the deposit's VAT is given back in full: 800.00 at 15 %, 250.00 at 0 %
+        self.assertBilled(job, 1050.0, 1170.0)
+
     def test_foreign_currency_sale_order_is_refused(self):
         order = self._create_sale(self.customer, [(self.product_installer, 1, 80.0)])
         order.currency_id = self.setup_other_currency("EUR")

@@ -2,6 +2,7 @@ from collections import defaultdict
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
+from odoo.osv import expression
 from odoo.tools import float_compare, float_is_zero
 
 from ..models.billing_job import DEFER_CHECKS, PRICE_LINE_KINDS
@@ -213,14 +214,7 @@ class BillingJobInvoice(models.TransientModel):
         total = sum(weights.values())
         if currency.is_zero(total):
             return [(self._get_default_taxes(), self.env["account.account"], amount)]
-        split, rest = [], amount
-        *firsts, last = weights
-        for key in firsts:
-            part = currency.round(amount * weights[key] / total)
-            split.append((*key, part))
-            rest -= part
-        split.append((*last, currency.round(rest)))
-        return [part for part in split if not currency.is_zero(part[2])]
+        return self._split_by_weights(amount, weights)
 
     def _get_tax_weights(self, downpayment=False):
         """{(taxes, account): untaxed amount} of the job's invoiceables."""
@@ -236,12 +230,59 @@ class BillingJobInvoice(models.TransientModel):
             weights[taxes, account] += item.amount
         return weights
 
-    def _prepare_summary_lines(self, kind, name, amount, product):
-        """Summary lines (deposit, deduction, progress, adjustment, lump
-        correction): one per tax of what they stand for."""
-        split = self._get_tax_split(
-            amount, downpayment=kind in ("deposit", "deposit_deduction")
+    def _get_deposit_weights(self):
+        """{(taxes, account): untaxed amount} of the job's deposits not yet
+        deducted, as their invoice lines carry them (deposits less credit
+        notes and deductions, draft and posted)."""
+        lines = self.env["account.move.line"].search(
+            expression.AND(
+                [
+                    self.job_id._get_invoiced_line_domain(),
+                    [("job_line_kind", "in", ("deposit", "deposit_deduction"))],
+                ]
+            )
         )
+        weights = defaultdict(float)
+        for line in lines:
+            sign = -1 if line.move_type == "out_refund" else 1
+            weights[line.tax_ids, line.account_id] += sign * line.price_subtotal
+        return {
+            key: weight
+            for key, weight in weights.items()
+            if self.currency_id.compare_amounts(weight, 0.0) > 0
+        }
+
+    def _split_by_weights(self, amount, weights):
+        """[(taxes, account, amount)]: ``amount`` split as ``weights``, the
+        last part taking the rounding."""
+        currency = self.currency_id
+        total = sum(weights.values())
+        split, rest = [], amount
+        *firsts, last = weights
+        for key in firsts:
+            part = currency.round(amount * weights[key] / total)
+            split.append((*key, part))
+            rest -= part
+        split.append((*last, currency.round(rest)))
+        return [part for part in split if not currency.is_zero(part[2])]
+
+    def _get_deposit_deduction_split(self, amount):
+        """A deposit deduction mirrors the tax split of the deposits it
+        deducts (the taxes and accounts of their lines when issued), whatever
+        the items' taxes are now."""
+        weights = self._get_deposit_weights()
+        if not weights:
+            return self._get_tax_split(amount, downpayment=True)
+        return self._split_by_weights(amount, weights)
+
+    def _prepare_summary_lines(self, kind, name, amount, product, split=None):
+        """Summary lines (deposit, deduction, progress, adjustment, lump
+        correction): one per tax of what they stand for (``split`` if
+        given)."""
+        if split is None:
+            split = self._get_tax_split(
+                amount, downpayment=kind in ("deposit", "deposit_deduction")
+            )
         lines = []
         for taxes, account, part in split:
             label = name
@@ -320,7 +361,11 @@ class BillingJobInvoice(models.TransientModel):
         product = self.company_id._get_job_deposit_product()
         name = self.env._("Less deposit received (job %(job)s)", job=job.name)
         return self._prepare_summary_lines(
-            "deposit_deduction", name, -deduction, product
+            "deposit_deduction",
+            name,
+            -deduction,
+            product,
+            split=self._get_deposit_deduction_split(-deduction),
         )
 
     def _prepare_progress_summary_lines(self):
