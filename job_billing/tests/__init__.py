@@ -10,3 +10,4 @@ from . import test_job_rules
 from . import test_policy_table
 from . import test_taxes
 from . import test_export_file
+from . import test_final_edge_cases

@@ -202,24 +202,65 @@ class TestInvoiceWorkflow(JobBillingCommon):
         credit = self._invoice(
             self.job, "correction", amount=-50.0, reason="Discount", post=True
         )
-        self._invoice(self.job, "correction", amount=-20.0, reason="Draft only")
+        draft = self._invoice(self.job, "correction", amount=-20.0, reason="Draft only")
+        draft.invoice_date = date(2026, 3, 10)
+        # the same file whatever the user's language
+        self.env["res.lang"]._activate_lang("fr_FR")
+        self.env.user.lang = "fr_FR"
         wizard = self.env["billing.job.invoice.journal"].create(
             {"date_from": date(2026, 3, 1), "date_to": date(2026, 3, 31)}
         )
         rows = self._xlsx_rows(base64.b64decode(wizard._generate_journal().datas))
-        self.assertEqual(rows[0][0], "Invoice")
+        self.assertEqual(
+            rows[0],
+            [
+                "invoice",
+                "invoice_date",
+                "customer",
+                "job",
+                "job_invoice_type",
+                "job_invoice_policy",
+                "job_workflow_state",
+                "untaxed",
+                "tax",
+                "total",
+                "amount_due",
+            ],
+        )
         names = [row[0] for row in rows[1:-1]]
         self.assertEqual(
             sorted(names), sorted((deposit | final | credit).mapped("name"))
         )
         by_name = {row[0]: row for row in rows[1:-1]}
         self.assertEqual(
-            by_name[credit.name][4:7], ["Correction", "Correction", "Posted"]
+            by_name[credit.name][1:7],
+            [
+                "2026-03-10",
+                self.customer.name,
+                self.job.name,
+                "correction",
+                "correction",
+                "posted",
+            ],
         )
-        self.assertEqual(by_name[credit.name][7:10], [-50.0, -7.5, -57.5])
+        self.assertEqual(by_name[deposit.name][4:6], ["partial", "deposit"])
+        self.assertEqual(by_name[credit.name][7:11], [-50.0, -7.5, -57.5, -57.5])
         # 200.00 + 850.00 (1,050.00 - 200.00 deposit) - 50.00
-        self.assertEqual(rows[-1][0], "Total")
+        self.assertEqual(rows[-1][0], "total")
         self.assertEqual(rows[-1][7:10], [1000.0, 150.0, 1150.0])
+        with_drafts = self.env["billing.job.invoice.journal"].create(
+            {
+                "date_from": date(2026, 3, 1),
+                "date_to": date(2026, 3, 31),
+                "include_draft": True,
+            }
+        )
+        rows = self._xlsx_rows(base64.b64decode(with_drafts._generate_journal().datas))
+        by_name = {row[0]: row for row in rows[1:-1]}
+        self.assertEqual(
+            by_name[f"Draft #{draft.id}"][6:10], ["invoiced", -20.0, -3.0, -23.0]
+        )
+        self.assertEqual(rows[-1][7:10], [980.0, 147.0, 1127.0])
         action = wizard.action_generate()
         self.assertEqual(action["type"], "ir.actions.act_url")
         empty = self.env["billing.job.invoice.journal"].create(

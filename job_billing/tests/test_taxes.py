@@ -82,8 +82,111 @@ class TestJobTaxes(JobBillingCommon):
         self.assertAlmostEqual(job.amount_corrected, 0.0, places=2)
         progress.action_post()
         job.action_close()
-        with self.assertRefused("Nothing is left to invoice"):
-            self._invoice(job, "final")
+        final = self._invoice(job, "final", post=True)
+        self.assertMoney(final, 0.0, 0.0, 0.0)
+        self.assertEqual(job.state, "billed")
+        self.assertBilled(job, 100.0, 115.0)
+
+    def _create_tax_included(self):
+        return self.env["account.tax"].create(
+            {
+                "name": "15% incl.",
+                "amount": 15.0,
+                "type_tax_use": "sale",
+                "price_include_override": "tax_included",
+                "company_id": self.company.id,
+            }
+        )
+
+    def test_price_included_default_tax_on_summary_lines(self):
+        """Deposit, progress, deduction and adjustment lines carry untaxed
+        amounts: with a price-included default tax, their price includes it."""
+        self.company.account_sale_tax_id = self._create_tax_included()
+        job = self._create_job(billing_type="fixed_price", fixed_price=1000.0)
+        deposit = self._invoice(job, "deposit", amount=333.33, post=True)
+        self.assertMoney(deposit, 333.33, 50.0, 383.33)
+        summary = self._invoice(job, "progress_summary", percent=50.0, post=True)
+        # 500.00 of progress less 166.67 of the deposit (333.33 x 500 / 1,000)
+        self.assertMoney(summary, 333.33, 50.0, 383.33)
+        self.assertAlmostEqual(job.amount_invoiced, 500.0, places=2)
+        self.assertAlmostEqual(job.deposit_balance, 166.66, places=2)
+        self.assertAlmostEqual(job.amount_corrected, 0.0, places=2)
+        job.action_close()
+        final = self._invoice(job, "final", post=True)
+        # -500.00 progress, +1,000.00 adjustment, -166.66 deposit
+        self.assertMoney(final, 333.34, 50.0, 383.34)
+        self.assertEqual(job.state, "billed")
+        self.assertAlmostEqual(job.amount_corrected, 0.0, places=2)
+        self.assertBilled(job, 1000.0, 1150.0)
+
+    def test_price_included_tax_on_grouped_lines(self):
+        """A grouped line bills the untaxed amounts of its items: 3 x 9.99
+        and 1 x 10.01 with 15 % included are 26.06 + 8.70 = 34.76 untaxed."""
+        tax_incl = self._create_tax_included()
+        gasket = self._create_product(
+            name="Gasket", lst_price=9.99, taxes_id=[tax_incl.id]
+        )
+        valve = self._create_product(
+            name="Valve", lst_price=10.01, taxes_id=[tax_incl.id]
+        )
+        job = self._create_job(
+            charges=[
+                ("materials", gasket, 3, 9.99),
+                ("materials", valve, 1, 10.01),
+                ("labour", self.product_installer, 1, 80.0),
+            ],
+        )
+        self.assertAlmostEqual(job.suggested_price, 114.76, places=2)
+        self._invoice(job, "deposit", amount=50.0, post=True)
+        progress = self._invoice(job, "progress_itemized_grouped", post=True)
+        materials = progress.invoice_line_ids.filtered(
+            lambda line: (
+                line.job_line_kind == "invoiceable" and line.tax_ids == tax_incl
+            )
+        )
+        self.assertAlmostEqual(materials.price_subtotal, 34.76, places=2)
+        self.assertAlmostEqual(materials.price_total, 39.97, places=2)
+        # the deposit: 50.00 split 80.00 at 15 % / 34.76 with 15 % included
+        deposit_taxes = {
+            line.tax_ids: round(line.price_subtotal, 2)
+            for line in job.invoice_ids.invoice_line_ids
+            if line.job_line_kind == "deposit"
+        }
+        self.assertEqual(deposit_taxes, {self.tax_15: 34.86, tax_incl: 15.14})
+        # 114.76 billed, less the 50.00 deposit in full
+        self.assertMoney(progress, 64.76, 9.71, 74.47)
+        self.assertAlmostEqual(job.amount_invoiced, 114.76, places=2)
+        self.assertAlmostEqual(job.amount_corrected, 0.0, places=2)
+        self.assertAlmostEqual(job.deposit_balance, 0.0, places=2)
+        job.action_close()
+        self._invoice(job, "final_grouped", post=True)
+        self.assertEqual(job.state, "billed")
+        self.assertBilled(job, 114.76, 131.97)
+
+    def test_deposit_deduction_mirrors_the_deposit_taxes(self):
+        """The pipe goes from 15 % to zero rated after the deposit: the
+        deposit, issued all at 15 %, is deducted all at 15 %."""
+        job = self._create_repair_job()
+        installer = self._item(job, self.product_installer)
+        deposit = self._invoice(job, "deposit", amount=525.0, post=True)
+        self.assertMoney(deposit, 525.0, 78.75, 603.75)
+        self.product_pipe.taxes_id = self.tax_0
+        progress = self._invoice(
+            job, "progress_itemized", quantities={installer: 5}, post=True
+        )
+        # 400.00 at 15 % less 200.00 of deposit (525 x 400 / 1,050) at 15 %
+        deductions = progress.invoice_line_ids.filtered(
+            lambda line: line.job_line_kind == "deposit_deduction"
+        )
+        self.assertEqual(deductions.tax_ids, self.tax_15)
+        self.assertMoney(progress, 200.0, 30.0, 230.0)
+        job.action_close()
+        final = self._invoice(job, "final", post=True)
+        # 400.00 at 15 % + 250.00 at 0 % less 325.00 of deposit at 15 %
+        self.assertMoney(final, 325.0, 11.25, 336.25)
+        self.assertAlmostEqual(job.deposit_balance, 0.0, places=2)
+        # the deposit's VAT is given back in full: 800.00 at 15 %, 250.00 at 0 %
+        self.assertBilled(job, 1050.0, 1170.0)
 
     def test_foreign_currency_sale_order_is_refused(self):
         order = self._create_sale(self.customer, [(self.product_installer, 1, 80.0)])

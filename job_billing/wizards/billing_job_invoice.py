@@ -2,6 +2,7 @@ from collections import defaultdict
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
+from odoo.osv import expression
 from odoo.tools import float_compare, float_is_zero
 
 from ..models.billing_job import DEFER_CHECKS, PRICE_LINE_KINDS
@@ -164,6 +165,35 @@ class BillingJobInvoice(models.TransientModel):
         """Taxes of summary and deposit lines: the company's default sale tax."""
         return self.fiscal_position_id.map_tax(self.company_id.account_sale_tax_id)
 
+    def _get_price_unit_from_untaxed(self, untaxed, taxes):
+        """The unit price of a line of ``untaxed`` amount (quantity 1) with
+        ``taxes``: the taxes included in the price added, so that the invoice
+        line's untaxed amount, computed by Odoo, is ``untaxed`` to the cent."""
+        included = taxes.flatten_taxes_hierarchy().filtered("price_include")
+        if not included:
+            return untaxed
+        details = taxes.compute_all(
+            untaxed, currency=self.currency_id, handle_price_include=False
+        )
+        return untaxed + sum(
+            tax["amount"] for tax in details["taxes"] if tax["id"] in included.ids
+        )
+
+    def _set_tax_included_prices(self, lines):
+        """Lines whose taxes the wizard sets (summary, grouped, price
+        revision, informative lines) are built with their untaxed amount as
+        unit price: make it the price Odoo reads with these taxes."""
+        for line in lines:
+            commands = line.get("tax_ids")
+            if not commands:
+                continue
+            tax_ids = [i for command in commands if command[0] == 6 for i in command[2]]
+            taxes = self.env["account.tax"].browse(tax_ids)
+            line["price_unit"] = self._get_price_unit_from_untaxed(
+                line["price_unit"], taxes
+            )
+        return lines
+
     def _prepare_line(self, kind, name, price_unit, quantity=1.0, **values):
         return {
             "name": name,
@@ -184,14 +214,7 @@ class BillingJobInvoice(models.TransientModel):
         total = sum(weights.values())
         if currency.is_zero(total):
             return [(self._get_default_taxes(), self.env["account.account"], amount)]
-        split, rest = [], amount
-        *firsts, last = weights
-        for key in firsts:
-            part = currency.round(amount * weights[key] / total)
-            split.append((*key, part))
-            rest -= part
-        split.append((*last, currency.round(rest)))
-        return [part for part in split if not currency.is_zero(part[2])]
+        return self._split_by_weights(amount, weights)
 
     def _get_tax_weights(self, downpayment=False):
         """{(taxes, account): untaxed amount} of the job's invoiceables."""
@@ -207,12 +230,59 @@ class BillingJobInvoice(models.TransientModel):
             weights[taxes, account] += item.amount
         return weights
 
-    def _prepare_summary_lines(self, kind, name, amount, product):
-        """Summary lines (deposit, deduction, progress, adjustment, lump
-        correction): one per tax of what they stand for."""
-        split = self._get_tax_split(
-            amount, downpayment=kind in ("deposit", "deposit_deduction")
+    def _get_deposit_weights(self):
+        """{(taxes, account): untaxed amount} of the job's deposits not yet
+        deducted, as their invoice lines carry them (deposits less credit
+        notes and deductions, draft and posted)."""
+        lines = self.env["account.move.line"].search(
+            expression.AND(
+                [
+                    self.job_id._get_invoiced_line_domain(),
+                    [("job_line_kind", "in", ("deposit", "deposit_deduction"))],
+                ]
+            )
         )
+        weights = defaultdict(float)
+        for line in lines:
+            sign = -1 if line.move_type == "out_refund" else 1
+            weights[line.tax_ids, line.account_id] += sign * line.price_subtotal
+        return {
+            key: weight
+            for key, weight in weights.items()
+            if self.currency_id.compare_amounts(weight, 0.0) > 0
+        }
+
+    def _split_by_weights(self, amount, weights):
+        """[(taxes, account, amount)]: ``amount`` split as ``weights``, the
+        last part taking the rounding."""
+        currency = self.currency_id
+        total = sum(weights.values())
+        split, rest = [], amount
+        *firsts, last = weights
+        for key in firsts:
+            part = currency.round(amount * weights[key] / total)
+            split.append((*key, part))
+            rest -= part
+        split.append((*last, currency.round(rest)))
+        return [part for part in split if not currency.is_zero(part[2])]
+
+    def _get_deposit_deduction_split(self, amount):
+        """A deposit deduction mirrors the tax split of the deposits it
+        deducts (the taxes and accounts of their lines when issued), whatever
+        the items' taxes are now."""
+        weights = self._get_deposit_weights()
+        if not weights:
+            return self._get_tax_split(amount, downpayment=True)
+        return self._split_by_weights(amount, weights)
+
+    def _prepare_summary_lines(self, kind, name, amount, product, split=None):
+        """Summary lines (deposit, deduction, progress, adjustment, lump
+        correction): one per tax of what they stand for (``split`` if
+        given)."""
+        if split is None:
+            split = self._get_tax_split(
+                amount, downpayment=kind in ("deposit", "deposit_deduction")
+            )
         lines = []
         for taxes, account, part in split:
             label = name
@@ -291,7 +361,11 @@ class BillingJobInvoice(models.TransientModel):
         product = self.company_id._get_job_deposit_product()
         name = self.env._("Less deposit received (job %(job)s)", job=job.name)
         return self._prepare_summary_lines(
-            "deposit_deduction", name, -deduction, product
+            "deposit_deduction",
+            name,
+            -deduction,
+            product,
+            split=self._get_deposit_deduction_split(-deduction),
         )
 
     def _prepare_progress_summary_lines(self):
@@ -373,7 +447,16 @@ class BillingJobInvoice(models.TransientModel):
         )
 
     def _prepare_item_line(self, kind, item, quantity, price_unit):
-        """One invoiceable on its own line: its product, taxes and account."""
+        """One invoiceable on its own line: its product, taxes and account;
+        a price-included tax the fiscal position maps away is taken out of
+        the price, as Odoo does on sale and invoice lines."""
+        taxes = item._get_taxes()
+        price_unit = self.env["account.tax"]._fix_tax_included_price_company(
+            price_unit,
+            taxes,
+            self.fiscal_position_id.map_tax(taxes),
+            self.company_id,
+        )
         values = self._prepare_line(
             kind,
             item.name,
@@ -430,16 +513,13 @@ class BillingJobInvoice(models.TransientModel):
         categories = dict(
             self.env["billing.job.invoiceable"]._fields["charge_category"].selection
         )
+        allocations = [self._prepare_allocation(*member) for member in members]
         values = self._prepare_line(
             kind,
             categories[category],
-            sum(
-                self.currency_id.round(quantity * price_unit)
-                for _item, quantity, price_unit in members
-            ),
-            job_allocation_ids=[
-                self._prepare_allocation(*member) for member in members
-            ],
+            # untaxed: the invoice values make it tax included if need be
+            sum(command[2]["amount"] for command in allocations),
+            job_allocation_ids=allocations,
             tax_ids=[Command.set(fiscal_position.map_tax(taxes).ids)],
         )
         accounts = members[0][0].product_id.product_tmpl_id.get_product_accounts(
@@ -506,6 +586,28 @@ class BillingJobInvoice(models.TransientModel):
             )
         return lines
 
+    def _prepare_billed_in_full_lines(self):
+        """The final invoice of a job its partial invoices already bill in
+        full (deposits balanced): one informative line of no amount, so that
+        posting the final invoice still makes the job Billed."""
+        job = self.job_id
+        name = self.env._(
+            "Job %(job)s: its price of %(price).2f is billed in full by its "
+            "previous invoices, nothing is left to invoice.",
+            job=job.name,
+            price=job.suggested_price,
+        )
+        product = self.company_id._get_job_progress_product()
+        return [
+            self._prepare_line(
+                "adjustment",
+                name,
+                0.0,
+                product_id=product.id,
+                tax_ids=[Command.clear()],
+            )
+        ]
+
     def _prepare_correction_lines(self):
         grouped = self._get_policy().grouped
         if not self.reason:
@@ -559,6 +661,8 @@ class BillingJobInvoice(models.TransientModel):
             lines += self._prepare_deposit_deduction_lines(billed)
         elif policy.deposit == "all":
             lines += self._prepare_deposit_deduction_lines(0.0, final=True)
+        if not lines and policy.invoice_type == "complete":
+            lines = self._prepare_billed_in_full_lines()
         if not lines:
             raise UserError(
                 self.env._(
@@ -584,6 +688,7 @@ class BillingJobInvoice(models.TransientModel):
         deposits = self._get_lines_total(lines, kinds=("deposit", "deposit_deduction"))
         price_billed = job.amount_invoiced + billed - deposits
         origin = ", ".join([job.name] + job.sale_order_ids.mapped("name"))
+        self._set_tax_included_prices(lines)
         return {
             "move_type": move_type,
             "partner_id": self.partner_id.id,

@@ -40,46 +40,61 @@ class BillingJobInvoiceJournal(models.TransientModel):
             ]
         )
 
+    # columns of the journal: stable names and codes, whatever the user's
+    # language (README, "Invoice Journal"); money columns rounded to the cent
+    JOURNAL_COLUMNS = [
+        "invoice",
+        "invoice_date",
+        "customer",
+        "job",
+        "job_invoice_type",
+        "job_invoice_policy",
+        "job_workflow_state",
+        "untaxed",
+        "tax",
+        "total",
+        "amount_due",
+    ]
+    JOURNAL_MONEY_COLUMNS = ["untaxed", "tax", "total", "amount_due"]
+
     def _get_header(self):
-        return [
-            self.env._("Invoice"),
-            self.env._("Date"),
-            self.env._("Customer"),
-            self.env._("Job"),
-            self.env._("Type"),
-            self.env._("Policy"),
-            self.env._("Status"),
-            self.env._("Untaxed"),
-            self.env._("Tax"),
-            self.env._("Total"),
-            self.env._("Amount Due"),
-        ]
+        return list(self.JOURNAL_COLUMNS)
+
+    def _get_row_values(self, move):
+        """{column: value} of one invoice, signed (credit notes negative)."""
+        sign = -1 if move.move_type == "out_refund" else 1
+        return {
+            "invoice": move.name
+            if move.name and move.name != "/"
+            else f"Draft #{move.id}",
+            "invoice_date": fields.Date.to_string(move.invoice_date),
+            "customer": move.partner_id.display_name,
+            "job": move.job_id.name,
+            "job_invoice_type": move.job_invoice_type or "",
+            "job_invoice_policy": move.job_invoice_policy or "",
+            "job_workflow_state": move.job_workflow_state or "",
+            "untaxed": sign * move.amount_untaxed,
+            "tax": sign * move.amount_tax,
+            "total": sign * move.amount_total,
+            "amount_due": sign * move.amount_residual,
+        }
 
     def _get_rows(self, moves):
-        """One row per invoice, signed (credit notes negative), and a total."""
-        types = dict(moves._fields["job_invoice_type"].selection)
-        states = dict(moves._fields["job_workflow_state"].selection)
+        """One row per invoice, signed (credit notes negative), and a total
+        row ("total" in the first column)."""
+        money = self.env["billing.job.export"]._money
         rows = []
+        totals = dict.fromkeys(self.JOURNAL_MONEY_COLUMNS, 0.0)
         for move in moves:
-            sign = -1 if move.move_type == "out_refund" else 1
-            rows.append(
-                [
-                    move._get_job_invoice_label(),
-                    fields.Date.to_string(move.invoice_date),
-                    move.partner_id.display_name,
-                    move.job_id.name,
-                    types.get(move.job_invoice_type, ""),
-                    move._get_job_policy_label(),
-                    states.get(move.job_workflow_state, ""),
-                    sign * move.amount_untaxed,
-                    sign * move.amount_tax,
-                    sign * move.amount_total,
-                    sign * move.amount_residual,
-                ]
-            )
-        totals = [self.env._("Total")] + [""] * 6
-        totals += [float(sum(row[col] for row in rows)) for col in range(7, 11)]
-        return rows + [totals]
+            values = self._get_row_values(move)
+            for column in self.JOURNAL_MONEY_COLUMNS:
+                values[column] = money(values[column])
+                totals[column] += values[column]
+            rows.append([values[column] for column in self.JOURNAL_COLUMNS])
+        total_row = {column: "" for column in self.JOURNAL_COLUMNS}
+        total_row.update({column: money(total) for column, total in totals.items()})
+        total_row[self.JOURNAL_COLUMNS[0]] = "total"
+        return rows + [[total_row[column] for column in self.JOURNAL_COLUMNS]]
 
     def _generate_journal(self):
         self.ensure_one()
