@@ -93,6 +93,20 @@ class JobBillingCommon(AccountTestInvoicingCommon):
         )
 
     @classmethod
+    def _create_heat_pump_job(cls, orders=None):
+        """Fixed price 10,000.00: 20 h installer x 150.00 + 10 pipes x 50.00
+        (and the heat pump of ``orders``, if any)."""
+        return cls._create_job(
+            charges=[
+                ("labour", cls.product_installer, 20, 150.0),
+                ("materials", cls.product_pipe, 10, 50.0),
+            ],
+            orders=orders,
+            billing_type="fixed_price",
+            fixed_price=10000.0,
+        )
+
+    @classmethod
     def _create_repair_job(cls):
         """Time and material: 10 h installer x 80.00 + 20 m pipe x 12.50,
         1,050.00 untaxed."""

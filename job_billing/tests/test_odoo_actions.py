@@ -18,15 +18,7 @@ class TestOdooActionsOnJobInvoices(JobBillingCommon):
         super().setUpClass()
         cls.order = cls._create_sale(cls.customer, [(cls.product_heat_pump, 1, 6000.0)])
         # 6,000.00 + 20 h x 150.00 + 10 x 50.00 = 9,500.00 of invoiceables
-        cls.job = cls._create_job(
-            charges=[
-                ("labour", cls.product_installer, 20, 150.0),
-                ("materials", cls.product_pipe, 10, 50.0),
-            ],
-            orders=cls.order,
-            billing_type="fixed_price",
-            fixed_price=10000.0,
-        )
+        cls.job = cls._create_heat_pump_job(orders=cls.order)
         cls.heat_pump = cls._item(cls.job, cls.product_heat_pump)
         cls.installer = cls._item(cls.job, cls.product_installer)
 

@@ -15,15 +15,7 @@ class TestFixedPriceJob(JobBillingCommon):
     def setUpClass(cls):
         super().setUpClass()
         cls.order = cls._create_sale(cls.customer, [(cls.product_heat_pump, 1, 6000.0)])
-        cls.job = cls._create_job(
-            charges=[
-                ("labour", cls.product_installer, 20, 150.0),
-                ("materials", cls.product_pipe, 10, 50.0),
-            ],
-            orders=cls.order,
-            billing_type="fixed_price",
-            fixed_price=10000.0,
-        )
+        cls.job = cls._create_heat_pump_job(orders=cls.order)
 
     def test_suggested_price_is_the_fixed_price(self):
         self.assertEqual(len(self.job.invoiceable_ids), 3)
