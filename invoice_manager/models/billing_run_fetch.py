@@ -40,57 +40,36 @@ class BillingRun(models.Model):
         """{reason: domain} of the billing rules a sale must meet, each with the
         words that say why a sale that fails it is not invoiced (hook)."""
         self.ensure_one()
-        translate = self.env._
         rules = [
-            (translate("it is no longer a confirmed sale"), [("state", "=", "sale")]),
+            (self.env._("it is no longer a confirmed sale"), [("state", "=", "sale")]),
             (
-                translate("it belongs to another company"),
+                self.env._("it belongs to another company"),
                 [("company_id", "=", self.company_id.id)],
             ),
             (
-                translate("its date is outside the billing period"),
+                self.env._("its date is outside the billing period"),
                 self._get_period_domain(),
             ),
             (
-                translate("it no longer matches the run's extra filter"),
+                self.env._("it no longer matches the run's extra filter"),
                 self._get_extra_domain(),
             ),
         ]
         if self.partner_ids:
-            rules.append(
-                (
-                    translate("its customer is not one of the run's customers"),
-                    [("partner_id", "child_of", self.partner_ids.ids)],
-                )
-            )
+            reason = self.env._("its customer is not one of the run's customers")
+            rules.append((reason, [("partner_id", "child_of", self.partner_ids.ids)]))
         if self.salesperson_ids:
-            rules.append(
-                (
-                    translate("its salesperson is not one of the run's salespersons"),
-                    [("user_id", "in", self.salesperson_ids.ids)],
-                )
-            )
+            reason = self.env._("its salesperson is not one of the run's salespersons")
+            rules.append((reason, [("user_id", "in", self.salesperson_ids.ids)]))
         if self.team_ids:
-            rules.append(
-                (
-                    translate("its sales team is not one of the run's teams"),
-                    [("team_id", "in", self.team_ids.ids)],
-                )
-            )
+            reason = self.env._("its sales team is not one of the run's teams")
+            rules.append((reason, [("team_id", "in", self.team_ids.ids)]))
         if self.tag_ids:
-            rules.append(
-                (
-                    translate("it has none of the run's tags"),
-                    [("tag_ids", "in", self.tag_ids.ids)],
-                )
-            )
+            reason = self.env._("it has none of the run's tags")
+            rules.append((reason, [("tag_ids", "in", self.tag_ids.ids)]))
         if self.require_approval:
-            rules.append(
-                (
-                    translate("it is no longer approved for invoicing"),
-                    [("approved_for_invoicing", "=", True)],
-                )
-            )
+            reason = self.env._("it is no longer approved for invoicing")
+            rules.append((reason, [("approved_for_invoicing", "=", True)]))
         return {reason: domain for reason, domain in rules if domain}
 
     def _get_extra_domain(self):
