@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 
 from .job_invoice_policy import JOB_INVOICE_TYPES, POLICIES, get_policy_selection
 
@@ -197,6 +197,44 @@ class AccountMove(models.Model):
                         job=move.job_id.name,
                         days=days,
                         limit=limit,
+                    )
+                )
+
+    @api.constrains("partner_id", "job_id", "state", "invoice_line_ids")
+    def _check_job_deposit_customer(self):
+        """A job's deposits are received from, and deducted for, one customer:
+        an invoice with deposit or deposit deduction lines is made out to the
+        same customer (commercial entity) as the job's other deposit invoices,
+        so that a deposit paid by one customer is never deducted on another's
+        invoice."""
+        deposit_kinds = {"deposit", "deposit_deduction"}
+        moves = self.filtered(
+            lambda m: (
+                m.job_id
+                and m.state != "cancel"
+                and deposit_kinds & set(m.invoice_line_ids.mapped("job_line_kind"))
+            )
+        )
+        for move in moves:
+            others = move.job_id.invoice_ids.filtered(
+                lambda m, move=move: (
+                    m != move
+                    and m.state != "cancel"
+                    and deposit_kinds & set(m.invoice_line_ids.mapped("job_line_kind"))
+                )
+            )
+            customers = others.commercial_partner_id - move.commercial_partner_id
+            if customers:
+                raise ValidationError(
+                    self.env._(
+                        "Job %(job)s: its deposits are received from %(customers)s; "
+                        "an invoice with a deposit or a deposit deduction must be "
+                        "made out to that customer, not to %(customer)s. Invoice "
+                        "the other customer once the deposits are balanced, or "
+                        "without deposit (a correction).",
+                        job=move.job_id.name,
+                        customers=", ".join(customers.mapped("display_name")),
+                        customer=move.commercial_partner_id.display_name,
                     )
                 )
 

@@ -1,6 +1,7 @@
 from freezegun import freeze_time
 
 from odoo import Command
+from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
 from .common import JobBillingCommon
@@ -213,3 +214,24 @@ class TestOdooActionsOnJobInvoices(JobBillingCommon):
         )
         self.assertMoney(final, 2000.0, 300.0, 2300.0)
         self.assertBilled(job, 8400.0, 9660.0)
+
+    def test_deposits_are_received_and_deducted_for_one_customer(self):
+        """Invoice To another customer: no deposit of the first one is ever
+        deducted on it (it would bill the second customer less for a deposit
+        the first one paid)."""
+        job = self.job
+        other = self.env["res.partner"].create({"name": "Other Heating Ltd"})
+        deposit = self._invoice(job, "deposit", amount=2000.0, post=True)
+        with self.assertRefused("deposits are received from", ValidationError):
+            self._invoice(job, "progress_summary", percent=50.0, partner_id=other.id)
+        with self.assertRefused("deposits are received from", ValidationError):
+            self._invoice(job, "deposit", amount=500.0, partner_id=other.id)
+        self.assertEqual(job.invoice_ids, deposit)
+        # The first customer: deducted in proportion, as always.
+        progress = self._invoice(job, "progress_summary", percent=50.0, post=True)
+        self.assertMoney(progress, 4000.0, 600.0, 4600.0)
+        # A correction without deposit lines can go to the other customer.
+        correction = self._invoice(
+            job, "correction", amount=100.0, reason="Extra", partner_id=other.id
+        )
+        self.assertEqual(correction.partner_id, other)
