@@ -12,7 +12,8 @@
 #   ODOO_SRC      Odoo 18.0 source checkout (default /opt/odoo/18.0)
 #   VENV          virtualenv made by scripts/setup.sh (default /opt/odoo/venv)
 #   TEST_MODULES  comma-separated modules to install and test
-#                 (default: every addon folder of this repository)
+#                 (default: every addon folder of this repository, and the
+#                 test-only addons of tests/addons)
 #   TEST_TAGS     --test-tags value (default: /<module> for each of TEST_MODULES)
 #   CORE_TESTS    1 (default): also run Odoo's own tests given in CORE_TAGS
 #                 (default /sale,/account,/stock), installing those modules too,
@@ -69,10 +70,13 @@ fi
 
 # --- c. run Odoo's tests on a fresh database --------------------------------
 mapfile -t OUR_ADDONS < <(cd "$REPO" && for d in */; do [ -f "$d/__manifest__.py" ] && echo "${d%/}"; done)
+# Test-only addons (tests/addons: not shipped) are installed and tested too.
+TEST_ADDONS_DIR="$REPO/tests/addons"
+mapfile -t TEST_ADDONS < <([ -d "$TEST_ADDONS_DIR" ] && cd "$TEST_ADDONS_DIR" && for d in */; do [ -f "$d/__manifest__.py" ] && echo "${d%/}"; done)
 if [ -n "${TEST_MODULES:-}" ]; then
     MODULES="$TEST_MODULES"
 else
-    MODULES="$(IFS=,; echo "${OUR_ADDONS[*]}")"
+    MODULES="$(IFS=,; echo "${OUR_ADDONS[*]} ${TEST_ADDONS[*]}" | tr ' ' ',' | sed 's/,,*/,/g; s/^,//; s/,$//')"
 fi
 [ -n "$MODULES" ] || { echo "test.sh: ERROR: no addon to test in $REPO" >&2; echo "0 passed, 1 failed"; exit 1; }
 TAGS="${TEST_TAGS:-$(echo "$MODULES" | sed 's/\([^,]*\)/\/\1/g')}"
@@ -99,6 +103,7 @@ if [ "${CORE_TESTS:-1}" = 1 ]; then
 fi
 
 ADDONS_PATH="$REPO,$ODOO_SRC/addons"
+[ ${#TEST_ADDONS[@]} -gt 0 ] && ADDONS_PATH="$TEST_ADDONS_DIR,$ADDONS_PATH"
 [ -n "${EXTRA_ADDONS_PATH:-}" ] && ADDONS_PATH="$EXTRA_ADDONS_PATH,$ADDONS_PATH"
 
 if [ -n "${TEST_HTTP_PORT:-}" ]; then

@@ -124,3 +124,7 @@ def database(venv_python, odoo_src):
     yield OdooDatabase(venv_python, REPO, odoo_src, db, data_dir)
     if created:
         subprocess.run(["dropdb", "--if-exists", "--force", db], check=False)
+
+
+# Test-only Odoo addons: their tests run in Odoo (scripts/test.sh installs them).
+collect_ignore_glob = ["addons/*"]
