@@ -7,7 +7,6 @@ from . import test_invoice_report
 from . import test_job_billing_tour
 from . import test_odoo_actions
 from . import test_job_rules
-from . import test_policy_table
 from . import test_taxes
 from . import test_export_file
 from . import test_final_edge_cases
