@@ -17,6 +17,7 @@
         "views/billing_scenario_views.xml",
         "views/billing_run_views.xml",
         "views/sale_order_views.xml",
+        "views/res_partner_views.xml",
         "wizards/billing_run_wizard.xml",
         "views/res_config_settings_views.xml",
         "views/account_move_views.xml",

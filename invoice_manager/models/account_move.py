@@ -12,6 +12,13 @@ class AccountMove(models.Model):
         index="btree_not_null",
         help="The billing run that made this invoice.",
     )
+    billing_run_line_id = fields.Many2one(
+        "billing.run.line",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="The billing run line that made this invoice.",
+    )
 
     def _get_last_sending_error(self):
         """The error Odoo's sending cron wrote in the invoice's chatter (it logs

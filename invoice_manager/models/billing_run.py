@@ -24,6 +24,8 @@ RULE_FIELDS = (
     "journal_id",
     "grouping",
     "auto_post",
+    "use_invoicing_mode",
+    "post_invoicing_tasks",
 )
 # What the run's own methods record: never written by users, even over RPC.
 RESULT_FIELDS = (
@@ -34,6 +36,7 @@ RESULT_FIELDS = (
     "process_date",
     "process_uid",
     "print_attachment_id",
+    "is_scheduled_run",
 )
 
 
@@ -49,7 +52,7 @@ class BillingRun(models.Model):
 
     _name = "billing.run"
     _description = "Billing Run"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "mail.activity.mixin"]
     _order = "id desc"
     _check_company_auto = True
 
@@ -173,6 +176,21 @@ class BillingRun(models.Model):
     auto_post = fields.Boolean(
         string="Post Invoices", compute="_compute_rules", store=True, readonly=False
     )
+    use_invoicing_mode = fields.Boolean(
+        string="Follow the Customers' Invoicing Modes",
+        compute="_compute_rules",
+        store=True,
+        readonly=False,
+    )
+    post_invoicing_tasks = fields.Boolean(
+        string="Post-Invoicing Tasks",
+        compute="_compute_rules",
+        store=True,
+        readonly=False,
+        help="Email, print and any follow-up of the invoices, as each line's billing "
+        "action says. Off: the invoices are only created, whatever the lines' "
+        "billing actions.",
+    )
 
     line_ids = fields.One2many("billing.run.line", "run_id", string="Sales")
     fetch_date = fields.Datetime(string="Fetched on", readonly=True, copy=False)
@@ -205,6 +223,12 @@ class BillingRun(models.Model):
     invoice_count = fields.Integer(compute="_compute_invoice_ids")
     print_attachment_id = fields.Many2one(
         "ir.attachment", string="Printed Invoices", readonly=True, copy=False
+    )
+    is_scheduled_run = fields.Boolean(
+        string="Scheduled",
+        readonly=True,
+        copy=False,
+        help="Made by Odoo's scheduler for a scheduled scenario.",
     )
 
     # ------------------------------------------------------------------
@@ -244,6 +268,8 @@ class BillingRun(models.Model):
             "journal_id": scenario.journal_id.id,
             "grouping": scenario.grouping or "order",
             "auto_post": scenario.auto_post if scenario else True,
+            "use_invoicing_mode": scenario.use_invoicing_mode,
+            "post_invoicing_tasks": scenario.post_invoicing_tasks if scenario else True,
         }
 
     @api.depends("line_ids.state", "line_ids.amount_total", "line_ids.currency_id")

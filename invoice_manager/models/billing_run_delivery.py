@@ -7,6 +7,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
+from markupsafe import Markup
+
 from odoo import api, models
 from odoo.exceptions import UserError
 from odoo.service.model import (
@@ -61,10 +63,12 @@ class BillingRun(models.Model):
             lambda line: (
                 line.invoice_ids
                 and line.state == "not_done"
-                and line.billing_action != "create_only"
+                and line._get_delivery_action() != "create_only"
             )
         )._mark_blocked_lines_as_errors()
-        email_lines = lines.filtered(lambda line: line.billing_action == "email")
+        email_lines = lines.filtered(
+            lambda line: line._get_delivery_action() == "email"
+        )
         print_lines = lines - email_lines
         if email_lines and queue_email:
             self._queue_email(email_lines)
@@ -165,7 +169,7 @@ class BillingRun(models.Model):
         """One PDF of all the run's printed invoices, to print in one go."""
         self.ensure_one()
         invoices = self.line_ids.filtered(
-            lambda line: line.billing_action == "print" and line.state == "processed"
+            lambda line: line.delivery_channel == "print" and line.state == "processed"
         ).invoice_ids
         pdfs = [
             invoice.invoice_pdf_report_id.raw
@@ -190,12 +194,15 @@ class BillingRun(models.Model):
         """The run's last line is done: make the print PDF, close the run, tell
         the user who processed it (chatter and a notification)."""
         self.ensure_one()
-        if self.line_ids.filtered(lambda line: line.billing_action == "print"):
+        if self.line_ids.filtered(lambda line: line.delivery_channel == "print"):
             self._make_print_attachment()
         self.sudo().state = "done"
         self.invalidate_recordset()
         summary = self._get_processing_summary()
-        self.message_post(body=summary)
+        if self.is_scheduled_run:
+            self._notify_billing_managers(summary)
+        else:
+            self.message_post(body=summary)
         user = self.process_uid or self.env.user
         user._bus_send(
             "simple_notification",
@@ -207,6 +214,58 @@ class BillingRun(models.Model):
             },
         )
         self._commit_batch()
+
+    def _get_billing_managers(self):
+        group = self.env.ref("invoice_manager.group_billing_manager")
+        return group.sudo().users.filtered(
+            lambda user: (
+                user.active and not user.share and self.company_id in user.company_ids
+            )
+        )
+
+    def _notify_billing_managers(self, summary):
+        """A scheduled run is done: one message to the Billing Managers (the
+        counts, the amounts, every error with its reason and a link to its
+        sales), and a to-do for each of them when there were errors."""
+        self.ensure_one()
+        managers = self._get_billing_managers()
+        errors = self.line_ids.filtered(lambda line: line.state == "error")
+        body = Markup("<p>%s</p>") % self.env._(
+            "Scheduled billing run of %(scenario)s, %(date_from)s to %(date_to)s: "
+            "%(summary)s",
+            scenario=self.scenario_id.name,
+            date_from=self.date_from,
+            date_to=self.date_to,
+            summary=summary,
+        )
+        if errors:
+            body += Markup("<ul>%s</ul>") % Markup().join(
+                Markup("<li>%s %s: %s</li>")
+                % (
+                    line.partner_id.display_name,
+                    Markup(", ").join(
+                        order._get_html_link() for order in line.sale_order_ids
+                    ),
+                    line.error_message or "",
+                )
+                for line in errors
+            )
+        self.message_post(
+            body=body,
+            partner_ids=managers.partner_id.ids,
+            subtype_xmlid="mail.mt_comment",
+        )
+        if errors:
+            for manager in managers:
+                self.activity_schedule(
+                    "mail.mail_activity_data_todo",
+                    summary=self.env._("%s billing run lines in error", len(errors)),
+                    note=self.env._(
+                        "Fix each error (see the run's message), then reopen the "
+                        "run and process it again."
+                    ),
+                    user_id=manager.id,
+                )
 
     def _get_processing_summary(self):
         self.ensure_one()

@@ -33,7 +33,13 @@ class BillingRun(models.Model):
                 return local.astimezone(pytz.UTC).replace(tzinfo=None)
 
             stop = self.date_to + relativedelta(days=1)
+            if self.use_invoicing_mode:
+                return [(name, "<", utc(stop))]
             return [(name, ">=", utc(self.date_from)), (name, "<", utc(stop))]
+        if self.use_invoicing_mode:
+            # What became billable before the period and was left behind is
+            # billed too (late); the modes say what is due.
+            return [(name, "<=", self.date_to)]
         return [(name, ">=", self.date_from), (name, "<=", self.date_to)]
 
     def _get_rule_domains(self):
@@ -114,11 +120,15 @@ class BillingRun(models.Model):
             orders = self.env["sale.order"].search(
                 run._get_fetch_domain(), order="partner_invoice_id, id"
             )
-            amounts = orders._get_billing_amounts()
-            orders = orders.filtered(lambda order, amounts=amounts: order.id in amounts)
-            self.env["billing.run.line"].sudo().create(
-                run._prepare_line_values(orders, amounts)
-            )
+            if run.use_invoicing_mode:
+                vals_list = run._fetch_by_invoicing_mode(orders)
+            else:
+                amounts = orders._get_billing_amounts()
+                orders = orders.filtered(
+                    lambda order, amounts=amounts: order.id in amounts
+                )
+                vals_list = run._prepare_line_values(orders, amounts)
+            self.env["billing.run.line"].sudo().create(vals_list)
             run.sudo().fetch_date = fields.Datetime.now()
         return True
 

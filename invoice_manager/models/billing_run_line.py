@@ -6,6 +6,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
 from .billing_scenario import BILLING_ACTIONS
+from .res_partner import HEAD_OFFICE_INVOICING, INVOICING_MODES
 
 _logger = logging.getLogger(__name__)
 
@@ -109,6 +110,40 @@ class BillingRunLine(models.Model):
         string="Delivery Failure", compute="_compute_delivery_state"
     )
     error_message = fields.Text(string="Message", readonly=True, copy=False)
+    # Lines made by the customers' invoicing modes (scenario "Follow the
+    # Customers' Invoicing Modes"): what made the line, and what it invoices.
+    invoicing_mode = fields.Selection(
+        INVOICING_MODES,
+        readonly=True,
+        help="The customer's invoicing mode that made this line.",
+    )
+    head_office_invoicing = fields.Selection(
+        HEAD_OFFICE_INVOICING,
+        string="Head Office",
+        readonly=True,
+        help="Set when the line invoices a head office for its sites.",
+    )
+    cycle_date_from = fields.Date(string="Cycle From", readonly=True)
+    cycle_date_to = fields.Date(string="Cycle To", readonly=True)
+    is_late = fields.Boolean(
+        string="Late",
+        readonly=True,
+        help="Bills sales or deliveries of an earlier period (approved or "
+        "delivered late): they are billed now, not lost.",
+    )
+    split_reason = fields.Char(
+        string="Split",
+        readonly=True,
+        help="Why this customer's sales of the period are on more than one invoice.",
+    )
+    item_ids = fields.One2many(
+        "billing.run.line.item",
+        "line_id",
+        string="Preview",
+        readonly=True,
+        help="What the line invoices, sale line by sale line. At Process, no more "
+        "is billed than Odoo's own quantity to invoice at that moment.",
+    )
     process_date = fields.Datetime(string="Processed on", readonly=True, copy=False)
 
     @api.depends("invoice_ids.amount_total_in_currency_signed")
@@ -251,10 +286,18 @@ class BillingRunLine(models.Model):
                 failing |= line
         return self - failing
 
+    def _get_delivery_action(self):
+        """What processing does with the line's invoices once made: its billing
+        action, or Create Only when the run's post-invoicing tasks are off."""
+        self.ensure_one()
+        if not self.run_id.post_invoicing_tasks:
+            return "create_only"
+        return self.billing_action
+
     def _get_blocking_issue(self, products_without_account):
         """Why this line cannot be processed, in plain words (hook), or False."""
         self.ensure_one()
-        if self.billing_action == "email" and not self.partner_id.email:
+        if self._get_delivery_action() == "email" and not self.partner_id.email:
             return self.env._(
                 "%(customer)s has no email address: add one on the customer, or "
                 "choose Print or Create Only for this line.",
@@ -408,6 +451,21 @@ class BillingRunLine(models.Model):
             ids = ",".join(str(invoice_id) for invoice_id in self.invoice_ids.ids)
             url = f"/report/pdf/account.report_invoice/{ids}"
         return {"type": "ir.actions.act_url", "url": url, "target": "new"}
+
+    def action_open_preview(self):
+        """What the line invoices, sale line by sale line."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Invoice Preview"),
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "views": [
+                (self.env.ref("invoice_manager.billing_run_line_view_form").id, "form")
+            ],
+            "target": "new",
+        }
 
     def action_open_invoices(self):
         """The line's invoices, or those that invoiced its sales elsewhere."""

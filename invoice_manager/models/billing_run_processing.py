@@ -185,8 +185,12 @@ class BillingRun(models.Model):
         PDFs of the previous one are rendered and sent by worker transactions."""
         self.ensure_one()
         lines = self._get_pending_lines()
-        email_lines = lines.filtered(lambda line: line.billing_action == "email")
-        print_lines = lines.filtered(lambda line: line.billing_action == "print")
+        email_lines = lines.filtered(
+            lambda line: line._get_delivery_action() == "email"
+        )
+        print_lines = lines.filtered(
+            lambda line: line._get_delivery_action() == "print"
+        )
         queue_email = len(email_lines) > self._get_sync_delivery_limit()
         rendered = print_lines if queue_email else print_lines | email_lines
         chunk_size = self._get_chunk_size(len(rendered))
@@ -257,7 +261,7 @@ class BillingRun(models.Model):
             lambda line: (
                 line.invoice_ids
                 and line.state == "not_done"
-                and line.billing_action == "create_only"
+                and line._get_delivery_action() == "create_only"
             )
         )._set_created()
 
@@ -346,12 +350,22 @@ class BillingRun(models.Model):
         finally:
             cr.execute(SQL("SET LOCAL lock_timeout = DEFAULT"))
 
-    def _prepare_invoice_values(self, order):  # pylint: disable=unused-argument
-        """Invoice values a run sets on top of ``order``'s own (hook)."""
+    def _prepare_invoice_values(self, order):
+        """Invoice values a run sets on top of ``order``'s own (hook): its date,
+        journal, the run and line that make it; a head office invoiced for its
+        site's sale is the invoice's customer (the site stays the delivery
+        address)."""
         self.ensure_one()
         values = {"invoice_date": self._get_invoice_date(), "billing_run_id": self.id}
         if self.journal_id:
             values["journal_id"] = self.journal_id.id
+        line = self.env["billing.run.line"].browse(
+            (self.env.context.get("billing_run_line_by_order") or {}).get(order.id)
+        )
+        if line:
+            values["billing_run_line_id"] = line.id
+            if line.head_office_invoicing:
+                values["partner_id"] = line.partner_id.id
         return values
 
     def _get_invoice_date(self):
@@ -412,23 +426,18 @@ class BillingRun(models.Model):
         lines.sale_order_ids.invalidate_recordset()
         lines.sale_order_ids.order_line.invalidate_recordset()
         lines = self._exclude_unqualified_orders(lines)
-        orders = lines.sale_order_ids
-        if not orders:
+        if not lines.sale_order_ids:
             return
-        invoices = orders.with_context(
-            billing_run_id=self.id, raise_if_nothing_to_invoice=False
-        )._create_invoices(grouped=self.grouping == "order", final=True)
-        line_by_order = {
-            order.id: line for line in lines for order in line.sale_order_ids
-        }
+        invoices = self.env["account.move"]
+        for wave in self._split_in_waves(lines):
+            invoices |= self._create_wave_invoices(wave)
         invoices_by_line = defaultdict(set)
         for invoice in invoices:
-            for order in invoice.line_ids.sale_line_ids.order_id:
-                invoices_by_line[line_by_order[order.id]].add(invoice.id)
+            invoices_by_line[invoice.billing_run_line_id].add(invoice.id)
         to_post = self.env["account.move"]
         for line in lines:
             line_invoices = invoices.browse(sorted(invoices_by_line.get(line, ())))
-            if self.auto_post or line.billing_action != "create_only":
+            if self.auto_post or line._get_delivery_action() != "create_only":
                 to_post |= line_invoices
         to_post.filtered(lambda move: move.state == "draft").action_post()
         now = fields.Datetime.now()
@@ -442,7 +451,40 @@ class BillingRun(models.Model):
                 "invoice_ids": [Command.set(sorted(line_invoices))],
                 "process_date": now,
             }
-            if line.billing_action == "create_only":
+            if line._get_delivery_action() == "create_only":
                 values.update(state="processed", delivery_channel="none")
             line.sudo().write(values)
         nothing_left._set_invoiced_elsewhere()
+
+    def _split_in_waves(self, lines):
+        """``lines`` in waves where each sale is on one line at most: Odoo makes
+        one invoice per order and call, so two deliveries of one order invoiced
+        on their own are invoiced one call after the other."""
+        waves = []
+        for line in lines:
+            orders = set(line.sale_order_ids.ids)
+            for wave in waves:
+                if not orders & wave[1]:
+                    wave[0].append(line.id)
+                    wave[1].update(orders)
+                    break
+            else:
+                waves.append(([line.id], orders))
+        return [lines.browse(line_ids) for line_ids, __ in waves]
+
+    def _create_wave_invoices(self, lines):
+        """The invoices of ``lines`` (no sale on two of them), through Odoo's own
+        ``_create_invoices``: one invoice per line, with what each line bills."""
+        if lines.item_ids:
+            # A wave bills what the previous one left.
+            self.env.flush_all()
+            lines.sale_order_ids.order_line.invalidate_recordset()
+        line_by_order = {
+            order.id: line.id for line in lines for order in line.sale_order_ids
+        }
+        return lines.sale_order_ids.with_context(
+            billing_run_id=self.id,
+            billing_run_line_by_order=line_by_order,
+            billing_run_quantities=self._get_line_quantities(lines),
+            raise_if_nothing_to_invoice=False,
+        )._create_invoices(final=True)

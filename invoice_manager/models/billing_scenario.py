@@ -1,8 +1,12 @@
+import logging
+
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools.safe_eval import safe_eval
+
+_logger = logging.getLogger(__name__)
 
 BILLING_ACTIONS = [
     ("email", "Email"),
@@ -99,11 +103,32 @@ class BillingScenario(models.Model):
         required=True,
         default="order",
     )
+    use_invoicing_mode = fields.Boolean(
+        string="Follow the Customers' Invoicing Modes",
+        help="Invoice each customer as its invoicing mode says (per shipment, per "
+        "order once fully delivered, or one batch invoice per period) and "
+        "invoice head offices for their sites. The sales' dates then only need "
+        "to fall on or before the period's end: what became billable earlier "
+        "and was left behind is billed too, marked late. The grouping above is "
+        "not used.",
+    )
     auto_post = fields.Boolean(
         string="Post Invoices",
         default=True,
         help="Post the invoices; otherwise they stay in draft (an Email or Print "
         "line still needs a posted invoice, so it posts them).",
+    )
+    post_invoicing_tasks = fields.Boolean(
+        string="Post-Invoicing Tasks",
+        default=True,
+        help="Email, print and any follow-up of the invoices, as each line's billing "
+        "action says. Off: runs only create the invoices.",
+    )
+    is_scheduled = fields.Boolean(
+        string="Invoice Automatically",
+        help="Odoo's scheduler invoices the last closed billing period of this "
+        "scenario by itself, as a billing run processed in the background; the "
+        "Billing Managers are told the outcome.",
     )
     run_ids = fields.One2many("billing.run", "scenario_id", string="Runs")
     run_count = fields.Integer(compute="_compute_run_count")
@@ -193,6 +218,112 @@ class BillingScenario(models.Model):
             date_from = self._get_period_start(today) - delta
         date_from = self._get_period_start(date_from)
         return date_from, date_from + delta - relativedelta(days=1)
+
+    def _get_sale_domain(self):
+        self.ensure_one()
+        return safe_eval(self.sale_domain or "[]")
+
+    def _get_next_cycle(self, partners=None, orders=None, today=None):
+        """(date_from, date_to) of the next billing cycle to invoice for
+        ``partners`` (or ``orders``): the period of their oldest sale still to
+        invoice under this scenario's rules, so that sales left behind in an
+        earlier period are not lost; the scenario's next period otherwise."""
+        self.ensure_one()
+        next_period = self._get_next_period(today=today)
+        if not partners and not orders:
+            return next_period
+        field = self.sudo().date_field_id
+        domain = [
+            ("state", "=", "sale"),
+            ("invoice_status", "=", "to invoice"),
+            ("company_id", "=", self.company_id.id),
+        ]
+        if self.require_approval:
+            domain.append(("approved_for_invoicing", "=", True))
+        if partners:
+            domain.append(("partner_id", "child_of", partners.ids))
+        if orders:
+            domain.append(("id", "in", orders.ids))
+        oldest = self.env["sale.order"].search(
+            domain, order=f"{field.name} asc, id asc", limit=1
+        )
+        day = oldest[field.name] if oldest else False
+        if not day:
+            return next_period
+        if field.ttype == "datetime":
+            day = fields.Datetime.context_timestamp(self, day).date()
+        if day >= next_period[0]:
+            return next_period
+        date_from = self._get_period_start(day)
+        return date_from, date_from + self._get_period_delta() - relativedelta(days=1)
+
+    def _get_last_closed_period(self, today=None):
+        """(date_from, date_to) of the last period of this scenario's type that
+        ended before ``today``."""
+        self.ensure_one()
+        today = today or fields.Date.context_today(self)
+        date_to = self._get_period_start(today) - relativedelta(days=1)
+        return self._get_period_start(date_to), date_to
+
+    @api.model
+    def _cron_invoice_scheduled_scenarios(self):
+        """Scheduler: invoice the last closed period of every scheduled scenario.
+
+        One run per scenario and period, whatever the number of ticks: a tick
+        finds the run an earlier one made (fetched or being processed) and
+        leaves it to the processing job, or takes up a run left at the billing
+        rules step; a processed period is never invoiced again. Each scenario
+        is a transaction of its own (committed), so one failing scenario does
+        not stop the others.
+        """
+        scenarios = self.search(self._get_scheduled_domain())
+        for scenario in scenarios:
+            scenario = scenario.with_company(scenario.company_id)
+            try:
+                with self.env.cr.savepoint():
+                    scenario._start_scheduled_run()
+            except Exception:  # pylint: disable=broad-exception-caught
+                # Logged with its traceback; the scenario is tried again next tick.
+                _logger.exception("Scheduled billing scenario %s failed", scenario.id)
+            self.env["billing.run"]._commit_batch()
+
+    @api.model
+    def _get_scheduled_domain(self):
+        return [("is_scheduled", "=", True)]
+
+    def _start_scheduled_run(self):
+        """Fetch and queue the run of the last closed period (once)."""
+        self.ensure_one()
+        date_from, date_to = self._get_last_closed_period()
+        Run = self.env["billing.run"]
+        run = Run.search(
+            [
+                ("scenario_id", "=", self.id),
+                ("date_from", "=", date_from),
+                ("date_to", "=", date_to),
+            ],
+            order="id",
+            limit=1,
+        )
+        if run.state in ("processing", "done"):
+            return run
+        if not run:
+            # Marked as the scheduler's: a result field, written in sudo.
+            run = (
+                Run.sudo()
+                .create(
+                    {
+                        "scenario_id": self.id,
+                        "date_from": date_from,
+                        "date_to": date_to,
+                        "is_scheduled_run": True,
+                    }
+                )
+                .sudo(False)
+            )
+        run.action_fetch()
+        run.action_process()
+        return run
 
     def action_view_runs(self):
         self.ensure_one()

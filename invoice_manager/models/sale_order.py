@@ -200,6 +200,26 @@ class SaleOrder(models.Model):
             values.update(run._prepare_invoice_values(self))
         return values
 
+    def _get_invoice_grouping_keys(self):
+        keys = super()._get_invoice_grouping_keys()
+        if self.env.context.get("billing_run_id"):
+            # A billing run makes one invoice per run line; Odoo's own invoicing
+            # keeps its grouping.
+            keys = [*keys, "billing_run_line_id"]
+        return keys
+
+    def _create_account_invoices(self, invoice_vals_list, final):
+        run = self._billing_run()
+        if run:
+            Line = self.env["billing.run.line"]
+            for invoice_vals in invoice_vals_list:
+                line = Line.browse(invoice_vals.get("billing_run_line_id"))
+                if line:
+                    invoice_vals["invoice_line_ids"] = run._get_site_sections(
+                        line, invoice_vals["invoice_line_ids"]
+                    )
+        return super()._create_account_invoices(invoice_vals_list, final)
+
     def _get_billing_amounts(self):
         """{order id: (untaxed, total)} a billing run would invoice, for the orders
         with something left to bill, in the order's currency and signed (a credit
@@ -256,6 +276,54 @@ class SaleOrder(models.Model):
             else:
                 # The invoice of the whole order: the order's own amounts.
                 amounts[order.id] = (order.amount_untaxed, order.amount_total)
+        return amounts
+
+    def _get_billing_amounts_for(self, quantities):
+        """{(key, order id): (untaxed, total)} of the invoices billing
+        ``quantities`` ({(key, order id): {sale line id: quantity}}), signed, in
+        the orders' currencies. Each order's down payments still to deduct are
+        deducted from its first key, as Odoo's final invoice deducts them."""
+        lines = self.env["sale.order.line"].search_fetch(
+            [("order_id", "in", self.ids), ("display_type", "=", False)],
+            [
+                "order_id",
+                "company_id",
+                "currency_id",
+                "product_id",
+                "product_uom",
+                "qty_to_invoice",
+                "price_unit",
+                "discount",
+                "tax_id",
+                "is_downpayment",
+            ],
+        )
+        line_by_id = {line.id: line for line in lines}
+        down_payments = defaultdict(list)
+        for line in lines:
+            if line.is_downpayment and line.qty_to_invoice < 0:
+                down_payments[line.order_id.id].append(line)
+        deducted = set()
+        amounts = {}
+        for (key, order_id), by_line in quantities.items():
+            base_lines = [
+                line_by_id[line_id]._prepare_base_line_for_taxes_computation(
+                    quantity=qty
+                )
+                for line_id, qty in by_line.items()
+                if line_id in line_by_id
+            ]
+            if order_id not in deducted:
+                deducted.add(order_id)
+                base_lines += [
+                    line._prepare_base_line_for_taxes_computation(
+                        quantity=line.qty_to_invoice
+                    )
+                    for line in down_payments[order_id]
+                ]
+            amounts[key, order_id] = self.browse(order_id)._get_billing_amounts_of(
+                base_lines
+            )
         return amounts
 
     def _get_billing_amounts_of(self, base_lines):

@@ -99,8 +99,25 @@ class SaleOrderLine(models.Model):
             "Product Unit of Measure"
         )
         return not float_is_zero(
-            self.billing_qty_to_invoice, precision_digits=precision
+            self._get_billing_run_quantity(), precision_digits=precision
         )
+
+    def _get_billing_run_quantity(self):
+        """The quantity the billing run invoicing this line bills now: what it
+        fetched for it (context ``billing_run_quantities``: a delivery, the lines
+        of a period), never more than Odoo's own quantity to invoice less the
+        settled credits (``billing_qty_to_invoice``)."""
+        self.ensure_one()
+        qty = self.billing_qty_to_invoice
+        wanted = (self.env.context.get("billing_run_quantities") or {}).get(
+            self.order_id.id
+        )
+        if wanted is None:
+            return qty
+        wanted_qty = wanted.get(self.id, 0.0)
+        if wanted_qty <= 0 or qty <= 0:
+            return 0.0
+        return min(wanted_qty, qty)
 
     def _prepare_invoice_line(self, **optional_values):
         values = super()._prepare_invoice_line(**optional_values)
@@ -109,5 +126,5 @@ class SaleOrderLine(models.Model):
             and not self.display_type
             and not self.is_downpayment
         ):
-            values["quantity"] = self.billing_qty_to_invoice
+            values["quantity"] = self._get_billing_run_quantity()
         return values

@@ -7,3 +7,6 @@ from . import test_billing_security
 from . import test_invoice_manager_tour
 from . import test_billing_run_background
 from . import test_billing_approval
+from . import test_invoicing_modes
+from . import test_billing_scheduled
+from . import test_billing_cycles

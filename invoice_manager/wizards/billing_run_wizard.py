@@ -1,10 +1,13 @@
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
+from odoo.osv import expression
 
 
 class BillingRunWizard(models.TransientModel):
     """Step 1 of the Invoice Manager: pick the billing scenario.
 
-    *Next* makes the billing run, at the billing rules step (step 2).
+    *Next* makes the billing run, at the billing rules step (step 2). Opened
+    from a selection of customers or sales, the run is preloaded with them and
+    with their next un-invoiced billing cycle.
     """
 
     _name = "billing.run.wizard"
@@ -22,11 +25,65 @@ class BillingRunWizard(models.TransientModel):
         domain="[('company_id', 'in', allowed_company_ids)]",
     )
     scenario_description = fields.Text(related="scenario_id.description")
+    partner_ids = fields.Many2many(
+        "res.partner",
+        string="Customers",
+        help="Invoice these customers only (preloaded from the customers selected).",
+    )
+    sale_order_ids = fields.Many2many(
+        "sale.order",
+        string="Sales",
+        help="Invoice these sales only (preloaded from the sales selected).",
+    )
+    date_from = fields.Date(
+        string="Period From", compute="_compute_cycle", store=True, readonly=False
+    )
+    date_to = fields.Date(
+        string="Period To", compute="_compute_cycle", store=True, readonly=False
+    )
 
     @api.model
+    def default_get(self, fields_list):
+        values = super().default_get(fields_list)
+        model = self.env.context.get("active_model")
+        ids = self.env.context.get("active_ids") or []
+        if model == "res.partner" and ids and "partner_ids" in fields_list:
+            values["partner_ids"] = [Command.set(ids)]
+        if model == "sale.order" and ids and "sale_order_ids" in fields_list:
+            orders = self.env["sale.order"].browse(ids)
+            values["sale_order_ids"] = [Command.set(ids)]
+            values["partner_ids"] = [
+                Command.set(orders.partner_id.commercial_partner_id.ids)
+            ]
+        return values
+
+    @api.depends("scenario_id", "partner_ids", "sale_order_ids")
+    def _compute_cycle(self):
+        for wizard in self:
+            if not wizard.scenario_id:
+                continue
+            wizard.date_from, wizard.date_to = wizard.scenario_id._get_next_cycle(
+                partners=wizard.partner_ids, orders=wizard.sale_order_ids
+            )
+
     def _prepare_run_values(self):
         """Values of the run made by *Next* (hook)."""
-        return {"scenario_id": self.scenario_id.id}
+        self.ensure_one()
+        values = {"scenario_id": self.scenario_id.id}
+        if self.date_from and self.date_to:
+            values.update(date_from=self.date_from, date_to=self.date_to)
+        if self.partner_ids:
+            values["partner_ids"] = [Command.set(self.partner_ids.ids)]
+        if self.sale_order_ids:
+            values["sale_domain"] = str(
+                expression.AND(
+                    [
+                        self.scenario_id._get_sale_domain(),
+                        [("id", "in", self.sale_order_ids.ids)],
+                    ]
+                )
+            )
+        return values
 
     def action_next(self):
         self.ensure_one()

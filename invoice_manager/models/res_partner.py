@@ -1,0 +1,120 @@
+from dateutil.relativedelta import relativedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+INVOICING_MODES = [
+    ("per_shipment", "One Invoice per Shipment"),
+    ("per_order", "One Invoice per Order, once Fully Delivered"),
+    ("batch", "One Batch Invoice per Period"),
+]
+INVOICING_PERIODS = [
+    ("weekly", "Weekly"),
+    ("biweekly", "Every Two Weeks"),
+    ("monthly", "Monthly"),
+    ("quarterly", "Quarterly"),
+]
+HEAD_OFFICE_INVOICING = [
+    ("consolidated", "One Invoice for the Head Office and its Sites"),
+    ("per_site", "One Invoice per Site, to the Head Office"),
+]
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    invoicing_mode = fields.Selection(
+        INVOICING_MODES,
+        default="per_shipment",
+        help="How billing scenarios that follow the customers' invoicing modes "
+        "invoice this customer: each validated delivery on its own invoice; each "
+        "order once, when it is fully delivered (a refused backorder counts as "
+        "delivered); or one invoice per period with everything delivered in it. "
+        "Services and goods invoiced on ordered quantities follow the same mode by "
+        "order date. Odoo's own invoicing is not affected.",
+    )
+    invoicing_period = fields.Selection(
+        INVOICING_PERIODS,
+        default="monthly",
+        help="Batch invoicing: the period one invoice covers. A period is invoiced "
+        "once it has ended; its cut-off is the delivery date.",
+    )
+    head_office_id = fields.Many2one(
+        "res.partner",
+        domain="[('is_company', '=', True), ('id', '!=', id)]",
+        index="btree_not_null",
+        help="This customer is a site of that head office: billing scenarios that "
+        "follow the customers' invoicing modes invoice the head office for it, as "
+        "the head office chooses.",
+    )
+    head_office_invoicing = fields.Selection(
+        HEAD_OFFICE_INVOICING,
+        default="consolidated",
+        help="For a head office: one invoice for itself and all its sites, each "
+        "site's part in a section of its own; or one invoice per site, addressed "
+        "to the head office for payment. The head office's invoicing mode and "
+        "period apply to its sites.",
+    )
+    site_ids = fields.One2many("res.partner", "head_office_id", string="Sites")
+
+    @api.model
+    def _commercial_fields(self):
+        return super()._commercial_fields() + [
+            "invoicing_mode",
+            "invoicing_period",
+            "head_office_id",
+            "head_office_invoicing",
+        ]
+
+    @api.constrains("head_office_id")
+    def _check_head_office_id(self):
+        for partner in self.filtered("head_office_id"):
+            head = partner.head_office_id.commercial_partner_id
+            if head == partner.commercial_partner_id:
+                raise ValidationError(
+                    self.env._("%s cannot be its own head office.", partner.name)
+                )
+            if head.head_office_id:
+                raise ValidationError(
+                    self.env._(
+                        "%(head)s is itself a site of %(other)s: a head office "
+                        "cannot be a site (one level of sites only).",
+                        head=head.name,
+                        other=head.head_office_id.name,
+                    )
+                )
+            if partner.site_ids and partner.commercial_partner_id == partner:
+                raise ValidationError(
+                    self.env._(
+                        "%s is the head office of other customers: it cannot be a "
+                        "site itself.",
+                        partner.name,
+                    )
+                )
+
+    def _get_billing_partner(self):
+        """The commercial partner billed for this customer's sales by invoicing
+        modes: its head office if it has one, else itself."""
+        self.ensure_one()
+        commercial = self.commercial_partner_id
+        return commercial.head_office_id.commercial_partner_id or commercial
+
+    def _get_invoicing_cycle(self, day):
+        """(first day, last day) of this customer's invoicing period containing
+        ``day`` (batch invoicing)."""
+        self.ensure_one()
+        period = self.invoicing_period or "monthly"
+        if period in ("weekly", "biweekly"):
+            start = day - relativedelta(days=day.weekday())
+            weeks = 1
+            if period == "biweekly":
+                # Two-week periods counted from the first Monday of the year.
+                weeks = 2
+                if start.isocalendar()[1] % 2 == 0:
+                    start -= relativedelta(weeks=1)
+            return start, start + relativedelta(weeks=weeks, days=-1)
+        months = 3 if period == "quarterly" else 1
+        start = day.replace(day=1)
+        if months == 3:
+            start = start.replace(month=(day.month - 1) // 3 * 3 + 1)
+        return start, start + relativedelta(months=months, days=-1)

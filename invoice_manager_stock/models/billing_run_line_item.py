@@ -1,0 +1,12 @@
+from odoo import fields, models
+
+
+class BillingRunLineItem(models.Model):
+    _inherit = "billing.run.line.item"
+
+    picking_id = fields.Many2one(
+        "stock.picking",
+        string="Delivery",
+        readonly=True,
+        help="The validated delivery whose goods this item invoices.",
+    )
