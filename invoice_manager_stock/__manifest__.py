@@ -12,5 +12,10 @@
         "views/billing_run_views.xml",
         "views/account_move_views.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "invoice_manager_stock/static/src/js/tours/*.js",
+        ],
+    },
     "auto_install": True,
 }

@@ -1,6 +1,8 @@
+import threading
 from datetime import date, datetime
+from unittest.mock import patch
 
-from odoo import Command
+from odoo import Command, api
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
@@ -114,3 +116,33 @@ class InvoiceManagerCommon(AccountTestInvoicingCommon):
 
     def _line_of(self, run, order):
         return run.line_ids.filtered(lambda line: order in line.sale_order_ids)
+
+
+class SchedulerWakeMixin:
+    """For tours: what Odoo's cron worker does when Process triggers the cron."""
+
+    def _wake_scheduler_on_trigger(self):
+        """Do what Odoo's cron worker does when Process triggers the cron: a
+        thread calls the cron's action in a cursor of its own (in test mode, a
+        cursor on the test transaction, as the HTTP requests have), a few
+        seconds later so that the form shows the run processing first."""
+        cron = self.env.ref("invoice_manager.ir_cron_billing_run_process")
+        IrCron = type(self.env["ir.cron"])
+        trigger = IrCron._trigger
+        threads = []
+
+        def run_cron():
+            with self.registry.cursor() as cr:
+                env = api.Environment(cr, api.SUPERUSER_ID, {})
+                env["billing.run"]._cron_process_runs()
+
+        def wake(crons, at=None):
+            if crons.id == cron.id and not threads:
+                threads.append(threading.Timer(3, run_cron))
+                threads[0].start()
+            return trigger(crons, at)
+
+        patcher = patch.object(IrCron, "_trigger", wake)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        return threads

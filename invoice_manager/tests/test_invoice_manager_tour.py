@@ -1,16 +1,13 @@
-import threading
-from unittest.mock import patch
-
 from dateutil.relativedelta import relativedelta
 
-from odoo import api, fields
+from odoo import fields
 from odoo.tests import HttpCase, tagged
 
-from .common import InvoiceManagerCommon
+from .common import InvoiceManagerCommon, SchedulerWakeMixin
 
 
 @tagged("post_install", "-at_install")
-class TestInvoiceManagerTour(InvoiceManagerCommon, HttpCase):
+class TestInvoiceManagerTour(SchedulerWakeMixin, InvoiceManagerCommon, HttpCase):
     def test_invoice_manager_two_steps(self):
         """Pick a scenario, Next, Fetch Sales, set actions, Process Invoices."""
         self.scenario.write(
@@ -46,29 +43,3 @@ class TestInvoiceManagerTour(InvoiceManagerCommon, HttpCase):
         for sale in sales:
             self.assertEqual(sale.invoice_status, "invoiced")
             self.assertAlmostEqual(sale.invoice_ids.amount_total, 115.00, places=2)
-
-    def _wake_scheduler_on_trigger(self):
-        """Do what Odoo's cron worker does when Process triggers the cron: a
-        thread calls the cron's action in a cursor of its own (in test mode, a
-        cursor on the test transaction, as the HTTP requests have), a few
-        seconds later so that the form shows the run processing first."""
-        cron = self.env.ref("invoice_manager.ir_cron_billing_run_process")
-        IrCron = type(self.env["ir.cron"])
-        trigger = IrCron._trigger
-        threads = []
-
-        def run_cron():
-            with self.registry.cursor() as cr:
-                env = api.Environment(cr, api.SUPERUSER_ID, {})
-                env["billing.run"]._cron_process_runs()
-
-        def wake(crons, at=None):
-            if crons.id == cron.id and not threads:
-                threads.append(threading.Timer(3, run_cron))
-                threads[0].start()
-            return trigger(crons, at)
-
-        patcher = patch.object(IrCron, "_trigger", wake)
-        patcher.start()
-        self.addCleanup(patcher.stop)
-        return threads

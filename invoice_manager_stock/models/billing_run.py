@@ -27,8 +27,9 @@ class BillingRun(models.Model):
         the quantities it delivered (in the sale lines' units). Each sale line
         bills no more than Odoo's quantity to invoice, given to the newest
         deliveries first: what was invoiced otherwise (by hand, from the order)
-        covered the oldest ones, which are not billed again. Returns are credited through Odoo's credit notes: they lower
-        what is left to invoice, they are not units of their own."""
+        covered the oldest ones, which are not billed again. Returns are
+        credited through Odoo's credit notes: they lower what is left to
+        invoice, they are not units of their own."""
         precision = self.env["decimal.precision"].precision_get(
             "Product Unit of Measure"
         )

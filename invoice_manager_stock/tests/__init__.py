@@ -1,1 +1,2 @@
 from . import test_invoicing_modes
+from . import test_invoicing_modes_tour
