@@ -23,7 +23,10 @@
         "views/account_move_views.xml",
         "views/invoice_manager_menus.xml",
     ],
-    "demo": ["demo/invoice_manager_demo.xml"],
+    "demo": [
+        "demo/invoice_manager_demo.xml",
+        "demo/invoice_manager_modes_demo.xml",
+    ],
     "assets": {
         "web.assets_backend": [
             "invoice_manager/static/src/components/**/*",

@@ -4,7 +4,8 @@
     $VENV/bin/python scripts/screenshots.py --url http://localhost:8069 \
         --db billing_demo --out docs/screenshots  NAME=PATH [NAME=PATH ...]
 
-Logs in as admin/admin, opens each PATH (e.g. ``/odoo/action-...``) and saves
+Logs in as admin/admin, opens each PATH (e.g. ``/odoo/action-...``, or a
+report as HTML: ``/report/html/account.report_invoice/ID``) and saves
 ``NAME.png``. Uses Chromium's DevTools protocol through ``websocket-client``.
 """
 
@@ -133,10 +134,14 @@ def main():
         for shot in args.shots:
             name, path = shot.split("=", 1)
             chrome.call("Page.navigate", url=args.url + path)
-            chrome.wait_for(
-                "!!document.querySelector('.o_form_view, .o_list_view') && "
-                "!document.querySelector('.o_loading_indicator, .o-loading')"
-            )
+            if path.startswith("/report/"):
+                # A report rendered as HTML (e.g. /report/html/account.report_invoice/7)
+                chrome.wait_for("!!document.querySelector('.page, .article')")
+            else:
+                chrome.wait_for(
+                    "!!document.querySelector('.o_form_view, .o_list_view') && "
+                    "!document.querySelector('.o_loading_indicator, .o-loading')"
+                )
             time.sleep(1.5)
             shot_data = chrome.call("Page.captureScreenshot", format="png")
             target = os.path.join(args.out, f"{name}.png")

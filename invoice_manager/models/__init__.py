@@ -8,6 +8,7 @@ from . import billing_scenario
 from . import billing_run
 from . import billing_run_fetch
 from . import billing_run_modes
+from . import billing_run_replace
 from . import billing_run_processing
 from . import billing_run_delivery
 from . import billing_run_line

@@ -12,6 +12,14 @@ class AccountMove(models.Model):
         index="btree_not_null",
         help="The billing run that made this invoice.",
     )
+    billing_replaced_by_id = fields.Many2one(
+        "account.move",
+        string="Replaced by",
+        readonly=True,
+        copy=False,
+        help="The invoice a billing run made to replace this one (“Replace "
+        "existing invoice”); its credit note reversed it.",
+    )
     billing_run_line_id = fields.Many2one(
         "billing.run.line",
         readonly=True,

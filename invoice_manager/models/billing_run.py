@@ -26,6 +26,7 @@ RULE_FIELDS = (
     "auto_post",
     "use_invoicing_mode",
     "post_invoicing_tasks",
+    "replace_invoices",
 )
 # What the run's own methods record: never written by users, even over RPC.
 RESULT_FIELDS = (
@@ -181,6 +182,13 @@ class BillingRun(models.Model):
         compute="_compute_rules",
         store=True,
         readonly=False,
+    )
+    replace_invoices = fields.Boolean(
+        string="Replace Existing Invoices",
+        help="Invoice again the customers of this period already invoiced by an "
+        "earlier run of the scenario: a draft is regenerated in place, a posted "
+        "invoice is reversed by a credit note and a new invoice made. Off, "
+        "nothing is ever invoiced twice.",
     )
     post_invoicing_tasks = fields.Boolean(
         string="Post-Invoicing Tasks",

@@ -104,6 +104,9 @@ class BillingRun(models.Model):
         kept_orders = self.line_ids.filtered(
             lambda line: line.state != "not_done" or line.invoice_ids
         ).sale_order_ids
+        if self.replace_invoices:
+            # Billed again whole by the lines replacing their invoices.
+            kept_orders |= self._get_replaceable_lines().sale_order_ids
         if kept_orders:
             domains.append([("id", "not in", kept_orders.ids)])
         return expression.AND(domains)
@@ -128,6 +131,10 @@ class BillingRun(models.Model):
                     lambda order, amounts=amounts: order.id in amounts
                 )
                 vals_list = run._prepare_line_values(orders, amounts)
+            if run.replace_invoices:
+                replaceable = run._get_replaceable_lines()
+                if replaceable:
+                    vals_list += run._prepare_replace_line_values(replaceable)
             self.env["billing.run.line"].sudo().create(vals_list)
             run.sudo().fetch_date = fields.Datetime.now()
         return True

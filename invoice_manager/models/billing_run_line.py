@@ -136,6 +136,18 @@ class BillingRunLine(models.Model):
         readonly=True,
         help="Why this customer's sales of the period are on more than one invoice.",
     )
+    replaced_invoice_ids = fields.Many2many(
+        "account.move",
+        "billing_run_line_replaced_move_rel",
+        "line_id",
+        "move_id",
+        string="Replaces",
+        readonly=True,
+        copy=False,
+        help="Invoices of an earlier run of this cycle that this line replaces: "
+        "a draft is regenerated in place, a posted invoice reversed by a credit "
+        "note and invoiced anew.",
+    )
     item_ids = fields.One2many(
         "billing.run.line.item",
         "line_id",

@@ -330,9 +330,10 @@ class BillingRun(models.Model):
             else order.name
             for order in orders
         ]
+        address = f" ({street})" if street else ""
         return self.env._(
             "%(site)s%(address)s - orders %(orders)s",
             site=site.name,
-            address=f" ({street})" if street else "",
+            address=address,
             orders=", ".join(references),
         )

@@ -428,9 +428,10 @@ class BillingRun(models.Model):
         lines = self._exclude_unqualified_orders(lines)
         if not lines.sale_order_ids:
             return
+        regenerate = self._release_replaced_invoices(lines)
         invoices = self.env["account.move"]
         for wave in self._split_in_waves(lines):
-            invoices |= self._create_wave_invoices(wave)
+            invoices |= self._create_wave_invoices(wave, regenerate)
         invoices_by_line = defaultdict(set)
         for invoice in invoices:
             invoices_by_line[invoice.billing_run_line_id].add(invoice.id)
@@ -455,6 +456,7 @@ class BillingRun(models.Model):
                 values.update(state="processed", delivery_channel="none")
             line.sudo().write(values)
         nothing_left._set_invoiced_elsewhere()
+        self._link_replacements(lines)
 
     def _split_in_waves(self, lines):
         """``lines`` in waves where each sale is on one line at most: Odoo makes
@@ -472,7 +474,7 @@ class BillingRun(models.Model):
                 waves.append(([line.id], orders))
         return [lines.browse(line_ids) for line_ids, __ in waves]
 
-    def _create_wave_invoices(self, lines):
+    def _create_wave_invoices(self, lines, regenerate=None):
         """The invoices of ``lines`` (no sale on two of them), through Odoo's own
         ``_create_invoices``: one invoice per line, with what each line bills."""
         if lines.item_ids:
@@ -486,5 +488,6 @@ class BillingRun(models.Model):
             billing_run_id=self.id,
             billing_run_line_by_order=line_by_order,
             billing_run_quantities=self._get_line_quantities(lines),
+            billing_run_regenerate=regenerate or {},
             raise_if_nothing_to_invoice=False,
         )._create_invoices(final=True)

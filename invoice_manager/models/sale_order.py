@@ -218,6 +218,14 @@ class SaleOrder(models.Model):
                     invoice_vals["invoice_line_ids"] = run._get_site_sections(
                         line, invoice_vals["invoice_line_ids"]
                     )
+            regenerated, invoice_vals_list = run._get_regenerated_moves(
+                invoice_vals_list
+            )
+            if not invoice_vals_list:
+                return regenerated
+            return regenerated | super()._create_account_invoices(
+                invoice_vals_list, final
+            )
         return super()._create_account_invoices(invoice_vals_list, final)
 
     def _get_billing_amounts(self):

@@ -1,0 +1,205 @@
+# billing.run is split by concern, one file each, as Odoo splits its large models.
+# pylint: disable=consider-merging-classes-inherited
+from collections import defaultdict
+
+from markupsafe import Markup
+
+from odoo import Command, models
+
+
+class BillingRun(models.Model):
+    """Replace existing invoices: a billing cycle already invoiced by a run of
+    the same scenario is invoiced again, and only then. A draft is regenerated
+    in place; a posted invoice is reversed by a credit note and a new invoice
+    made, the three linked and explained in their chatters."""
+
+    _inherit = "billing.run"
+
+    def _get_replaceable_lines(self):
+        """Processed lines of earlier runs of this scenario and period whose
+        invoices this run replaces (invoices neither cancelled nor replaced)."""
+        self.ensure_one()
+        domain = [
+            ("run_id.scenario_id", "=", self.scenario_id.id),
+            ("run_id", "!=", self.id),
+            ("run_id.date_from", "=", self.date_from),
+            ("run_id.date_to", "=", self.date_to),
+            ("state", "=", "processed"),
+            ("invoice_ids", "!=", False),
+        ]
+        if self.partner_ids:
+            domain.append(
+                ("sale_order_ids.partner_id", "child_of", self.partner_ids.ids)
+            )
+        lines = self.env["billing.run.line"].search(domain)
+        replaced = self.line_ids.replaced_invoice_ids
+        return lines.filtered(
+            lambda line: self._get_replaceable_invoices(line.invoice_ids) - replaced
+        )
+
+    def _get_replaceable_invoices(self, invoices):
+        return invoices.filtered(
+            lambda move: (
+                move.state in ("draft", "posted")
+                and move.move_type == "out_invoice"
+                and not move.billing_replaced_by_id
+                and move.payment_state not in ("reversed", "in_payment", "paid")
+            )
+        )
+
+    def _prepare_replace_line_values(self, old_lines):
+        """One line per replaced line: the same sales, billing again what its
+        invoices billed (at today's prices and taxes)."""
+        self.ensure_one()
+        vals_list = []
+        sequence = len(self.line_ids)
+        quantities = {}
+        old_by_index = {}
+        for index, old in enumerate(old_lines):
+            invoices = self._get_replaceable_invoices(old.invoice_ids)
+            old_by_index[index] = (old, invoices)
+            for invoice_line in invoices.invoice_line_ids:
+                for sale_line in invoice_line.sale_line_ids.filtered(
+                    lambda line: not line.is_downpayment and not line.display_type
+                ):
+                    by_line = quantities.setdefault((index, sale_line.order_id.id), {})
+                    by_line[sale_line.id] = (
+                        by_line.get(sale_line.id, 0.0) + invoice_line.quantity
+                    )
+        amounts = old_lines.sale_order_ids._get_billing_amounts_for(quantities)
+        for index, (old, invoices) in old_by_index.items():
+            sequence += 1
+            keys = [key for key in quantities if key[0] == index]
+            vals_list.append(
+                {
+                    "run_id": self.id,
+                    "sequence": sequence,
+                    "partner_id": old.partner_id.id,
+                    "currency_id": old.currency_id.id,
+                    "sale_order_ids": [Command.set(old.sale_order_ids.ids)],
+                    "amount_untaxed": sum(amounts[key][0] for key in keys),
+                    "amount_total": sum(amounts[key][1] for key in keys),
+                    "billing_action": self.billing_action,
+                    "invoicing_mode": old.invoicing_mode,
+                    "head_office_invoicing": old.head_office_invoicing,
+                    "cycle_date_from": old.cycle_date_from,
+                    "cycle_date_to": old.cycle_date_to,
+                    "replaced_invoice_ids": [Command.set(invoices.ids)],
+                    "item_ids": [
+                        Command.create({"sale_line_id": line_id, "quantity": qty})
+                        for key in keys
+                        for line_id, qty in quantities[key].items()
+                    ],
+                }
+            )
+        return vals_list
+
+    def _release_replaced_invoices(self, lines):
+        """Before ``lines`` are invoiced: their replaced drafts are emptied (to be
+        filled again in place) and their replaced posted invoices reversed by a
+        credit note whose quantities billing runs bill again.
+
+        Return {line id: draft invoice id} to regenerate in place."""
+        regenerate = {}
+        for line in lines.filtered("replaced_invoice_ids"):
+            invoices = self._get_replaceable_invoices(line.replaced_invoice_ids)
+            drafts = invoices.filtered(lambda move: move.state == "draft")
+            posted = invoices - drafts
+            if drafts:
+                regenerate[line.id] = drafts[0].id
+                drafts.write({"invoice_line_ids": [Command.clear()]})
+                # Further drafts of the line are cancelled: one invoice per line.
+                drafts[1:].button_cancel()
+            if posted:
+                posted._reverse_moves(
+                    default_values_list=[
+                        {
+                            "ref": self.env._(
+                                "Replaced by billing run %(run)s: %(invoice)s",
+                                run=self.name,
+                                invoice=move.name,
+                            ),
+                            "billing_rebill_credited_qty": True,
+                        }
+                        for move in posted
+                    ],
+                    cancel=True,
+                )
+        if lines.replaced_invoice_ids:
+            self.env.flush_all()
+            lines.sale_order_ids.order_line.invalidate_recordset()
+        return regenerate
+
+    def _link_replacements(self, lines):
+        """Link each replaced invoice to its replacement and tell it in the
+        chatters of the replaced invoice, its credit note and the new one."""
+        for line in lines.filtered("replaced_invoice_ids"):
+            new = line.invoice_ids[:1]
+            if not new:
+                continue
+            for old in line.replaced_invoice_ids - new:
+                old.sudo().billing_replaced_by_id = new
+                credit_notes = old.reversal_move_ids
+                values = {
+                    "old": old._get_html_link(),
+                    "new": new._get_html_link(),
+                    "credit": Markup(", ").join(
+                        note._get_html_link() for note in credit_notes
+                    )
+                    or self.env._("none (it was a draft)"),
+                    "run": self._get_html_link(),
+                }
+                old.message_post(
+                    body=Markup(
+                        self.env._(
+                            "Replaced by %(new)s in billing run %(run)s; "
+                            "reversed by %(credit)s."
+                        )
+                    )
+                    % values
+                )
+                new.message_post(
+                    body=Markup(
+                        self.env._(
+                            "Replaces %(old)s (billing run %(run)s, “Replace "
+                            "existing invoice”); the replaced invoice was "
+                            "reversed by %(credit)s."
+                        )
+                    )
+                    % values
+                )
+                for note in credit_notes:
+                    note.message_post(
+                        body=Markup(
+                            self.env._(
+                                "Reverses %(old)s, replaced by %(new)s in billing "
+                                "run %(run)s."
+                            )
+                        )
+                        % values
+                    )
+            if line.replaced_invoice_ids & new:
+                new.message_post(
+                    body=Markup(
+                        self.env._("Regenerated in place by billing run %(run)s.")
+                    )
+                    % {"run": self._get_html_link()}
+                )
+
+    def _get_regenerated_moves(self, invoice_vals_list):
+        """Write the invoice values meant for a replaced draft into it (in place);
+        return the moves written and the values left to create."""
+        regenerate = self.env.context.get("billing_run_regenerate") or {}
+        moves = self.env["account.move"]
+        left = []
+        by_line = defaultdict(list)
+        for vals in invoice_vals_list:
+            line_id = vals.get("billing_run_line_id")
+            if line_id in regenerate and not by_line[line_id]:
+                by_line[line_id].append(vals)
+                move = moves.browse(regenerate[line_id])
+                move.write(vals)
+                moves |= move
+            else:
+                left.append(vals)
+        return moves, left
