@@ -1,8 +1,15 @@
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 
+# Set by Billing Users only (the partner form shows them to them only).
+BILLING_PARTNER_FIELDS = (
+    "invoicing_mode",
+    "invoicing_period",
+    "head_office_id",
+    "head_office_invoicing",
+)
 INVOICING_MODES = [
     ("per_shipment", "One Invoice per Shipment"),
     ("per_order", "One Invoice per Order, once Fully Delivered"),
@@ -59,12 +66,54 @@ class ResPartner(models.Model):
 
     @api.model
     def _commercial_fields(self):
-        return super()._commercial_fields() + [
-            "invoicing_mode",
-            "invoicing_period",
-            "head_office_id",
-            "head_office_invoicing",
-        ]
+        return super()._commercial_fields() + list(BILLING_PARTNER_FIELDS)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self._may_set_billing_fields():
+            defaults = self.default_get(list(BILLING_PARTNER_FIELDS))
+            for vals in vals_list:
+                if vals.get("parent_id"):
+                    continue  # a contact: its company's values
+                if any(
+                    (vals[name] or False) != (defaults.get(name) or False)
+                    for name in BILLING_PARTNER_FIELDS
+                    if name in vals
+                ):
+                    self._raise_billing_fields_access()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        billing_fields = set(vals) & set(BILLING_PARTNER_FIELDS)
+        if billing_fields and not self._may_set_billing_fields():
+            # Contacts receive their company's values (commercial fields sync):
+            # only a change on a commercial partner is a user's decision.
+            for partner in self.filtered(
+                lambda p: p.commercial_partner_id == p and not p.parent_id
+            ):
+                for name in billing_fields:
+                    value = partner._fields[name].convert_to_cache(
+                        vals[name], partner, validate=False
+                    )
+                    current = partner[name]
+                    if hasattr(current, "_name"):
+                        current = current.id
+                    if value != current:
+                        self._raise_billing_fields_access()
+        return super().write(vals)
+
+    def _may_set_billing_fields(self):
+        return self.env.su or self.env.user.has_group(
+            "invoice_manager.group_billing_user"
+        )
+
+    def _raise_billing_fields_access(self):
+        raise AccessError(
+            self.env._(
+                "Only Billing Users set a customer's invoicing mode, period and "
+                "head office."
+            )
+        )
 
     @api.constrains("head_office_id")
     def _check_head_office_id(self):

@@ -175,3 +175,32 @@ class TestInvoicingModesServices(InvoiceManagerCommon):
             .default(self.env["res.partner"]),
             "per_shipment",
         )
+
+    def test_only_billing_users_set_invoicing_modes(self):
+        salesman = new_test_user(
+            self.env,
+            login="salesman_modes",
+            groups="sales_team.group_sale_salesman,base.group_partner_manager",
+        )
+        customer = self._create_customer("Rights Mode Co", "ap@rmc.test")
+        as_salesman = customer.with_user(salesman)
+        with self.assertRaises(AccessError):
+            as_salesman.write({"invoicing_mode": "batch"})
+        head = self._create_customer("Rights HQ", "hq@rmc.test", is_company=True)
+        with self.assertRaises(AccessError):
+            as_salesman.write({"head_office_id": head.id})
+        with self.assertRaises(AccessError):
+            self.env["res.partner"].with_user(salesman).create(
+                {"name": "New batch Co", "invoicing_mode": "batch"}
+            )
+        # Other changes, and contacts that receive their company's values, are
+        # the salesman's as before.
+        customer.invoicing_mode = "batch"
+        as_salesman.write({"phone": "+32 2 555 01 01"})
+        contact = (
+            self.env["res.partner"]
+            .with_user(salesman)
+            .create({"name": "Buyer", "parent_id": customer.id})
+        )
+        self.assertEqual(contact.invoicing_mode, "batch")
+        self.assertEqual(customer.invoicing_mode, "batch")
