@@ -6,7 +6,7 @@ from datetime import datetime
 import pytz
 
 from odoo import Command, models
-from odoo.tools import float_is_zero
+from odoo.tools import float_compare
 
 
 class BillingUnit:
@@ -78,12 +78,15 @@ class BillingRun(models.Model):
         )
         units = []
         for order in orders:
+            # Quantities to credit (returns) are left to Odoo's credit notes:
+            # invoicing modes bill, they do not credit.
             quantities = {
                 line: line.billing_qty_to_invoice
                 for line in self._get_order_unit_lines(order)
-                if not float_is_zero(
-                    line.billing_qty_to_invoice, precision_digits=precision
+                if float_compare(
+                    line.billing_qty_to_invoice, 0.0, precision_digits=precision
                 )
+                > 0
             }
             if quantities:
                 units.append(
