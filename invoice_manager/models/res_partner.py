@@ -157,7 +157,7 @@ class ResPartner(models.Model):
             start = day - relativedelta(days=day.weekday())
             weeks = 1
             if period == "biweekly":
-                # Two-week periods counted from the first Monday of the year.
+                # Two-week periods start on the Monday of an odd ISO week.
                 weeks = 2
                 if start.isocalendar()[1] % 2 == 0:
                     start -= relativedelta(weeks=1)

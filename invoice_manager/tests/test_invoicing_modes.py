@@ -204,3 +204,22 @@ class TestInvoicingModesServices(InvoiceManagerCommon):
         )
         self.assertEqual(contact.invoicing_mode, "batch")
         self.assertEqual(customer.invoicing_mode, "batch")
+
+    def test_invoicing_periods(self):
+        customer = self._create_customer("Periods Co", "ap@periods.test")
+        thursday = date(2026, 10, 29)
+        expected = {
+            "weekly": (date(2026, 10, 26), date(2026, 11, 1)),
+            # Two-week periods start on the Monday of an odd ISO week.
+            "biweekly": (date(2026, 10, 19), date(2026, 11, 1)),
+            "monthly": (date(2026, 10, 1), date(2026, 10, 31)),
+            "quarterly": (date(2026, 10, 1), date(2026, 12, 31)),
+        }
+        for period, cycle in expected.items():
+            customer.invoicing_period = period
+            self.assertEqual(customer._get_invoicing_cycle(thursday), cycle, period)
+        customer.invoicing_period = "biweekly"
+        self.assertEqual(
+            customer._get_invoicing_cycle(date(2026, 11, 3)),
+            (date(2026, 11, 2), date(2026, 11, 15)),
+        )
