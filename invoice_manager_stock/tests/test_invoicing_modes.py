@@ -435,3 +435,53 @@ class TestInvoicingModes(InvoiceManagerCommon):
         for order in grouped:
             self._ship(order, 1, "2026-10-07 10:00")
         self.assertEqual(len(grouped._create_invoices(grouped=True)), 2)
+
+    def test_mixed_modes_processed_by_the_scheduler_bill_each_customer_right(self):
+        """The tour's customers plus a per-site head office and a late delivery,
+        processed by the scheduler's job: each customer billed to the cent."""
+        head, north, south = self._head_office()
+        for site, qty in ((north, 2), (south, 2)):
+            self._ship(self._order(site, qty), qty, "2026-10-10 10:00")
+        shipped = self._create_customer("Shipment Two", "ap@ship2.test")
+        order = self._order(shipped, 5.0)
+        self._ship(order, 2, "2026-10-10 10:00")
+        self._ship(order, 3, "2026-10-15 10:00")
+        retail = self._create_customer(
+            "Retail Group",
+            "ap@retail.test",
+            is_company=True,
+            invoicing_mode="per_order",
+            head_office_invoicing="per_site",
+        )
+        for name in ("East Shop", "West Shop"):
+            shop = self._create_customer(
+                name, f"{name[:4].lower()}@retail.test", is_company=True
+            )
+            shop.head_office_id = retail
+            self._ship(self._order(shop, 1.0), 1, "2026-10-10 10:00")
+        late = self._create_customer("Late Two", "ap@late2.test")
+        self._ship(self._order(late, 1.0, date(2026, 9, 3)), 1, "2026-09-20 10:00")
+
+        with freeze_time("2026-11-02 09:00"):
+            run = self._new_run(self.mode_scenario)
+            run.action_fetch()
+        self.assertEqual(len(run.line_ids), 6)
+        run.action_process()
+        self.env["billing.run"]._cron_process_runs()
+        self.assertEqual(run.state, "done")
+        self.assertEqual(len(run.invoice_ids), 6)
+        self.assertEqual(self._billed(head), 460.00)
+        self.assertEqual(self._billed(shipped), 575.00)
+        self.assertEqual(
+            sorted(
+                run.line_ids.filtered(
+                    lambda line: line.partner_id == shipped
+                ).invoice_ids.mapped("amount_total")
+            ),
+            [230.00, 345.00],
+        )
+        self.assertEqual(self._billed(retail), 230.00)
+        self.assertEqual(self._billed(late), 115.00)
+        self.assertTrue(
+            run.line_ids.filtered(lambda line: line.partner_id == late).is_late
+        )
