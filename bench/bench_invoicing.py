@@ -115,15 +115,15 @@ def last_month():
     return end.replace(day=1), end
 
 
-def ensure_database(db):
+def ensure_database(db, module="invoice_manager"):
     exists = subprocess.run(
         ["psql", "-lqt"], capture_output=True, text=True, check=True
     ).stdout
     if any(line.split("|")[0].strip() == db for line in exists.splitlines()):
         return
-    print(f"Creating database {db} with invoice_manager (no demo data)...", flush=True)
+    print(f"Creating database {db} with {module} (no demo data)...", flush=True)
     subprocess.run(["createdb", db], check=True)
-    config["init"] = {"invoice_manager": 1}
+    config["init"] = {module: 1}
     config["without_demo"] = "all"
     Registry.new(db, update_module=True)
     config["init"] = {}

@@ -23,7 +23,6 @@ resident memory of the process during the phase (above its level at start).
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 from datetime import datetime
@@ -36,20 +35,6 @@ import odoo  # noqa: E402
 from odoo import Command  # noqa: E402
 from odoo.modules.registry import Registry  # noqa: E402
 from odoo.tools import config  # noqa: E402
-
-
-def ensure_database(db):
-    listing = subprocess.run(
-        ["psql", "-lqt"], capture_output=True, text=True, check=True
-    ).stdout
-    if any(line.split("|")[0].strip() == db for line in listing.splitlines()):
-        return
-    print(f"Creating database {db} with invoice_manager_stock...", flush=True)
-    subprocess.run(["createdb", db], check=True)
-    config["init"] = {"invoice_manager_stock": 1}
-    config["without_demo"] = "all"
-    Registry.new(db, update_module=True)
-    config["init"] = {}
 
 
 def build_batch_customers(registry, customers, shipments, tag_name):
@@ -182,7 +167,7 @@ def main():
         ]
     )
     odoo.modules.module.current_test = False
-    ensure_database(args.db)
+    common.ensure_database(args.db, "invoice_manager_stock")
     registry = Registry(args.db)
     common.ensure_history(registry)
     stamp = int(time.time())

@@ -235,23 +235,7 @@ class SaleOrder(models.Model):
         down payments to deduct, with the taxes Odoo computes on the invoice.
         A few queries for any number of orders; an order billed whole (its ordered
         quantities, nothing deducted) is billed its own amounts."""
-        lines = self.env["sale.order.line"].search_fetch(
-            [("order_id", "in", self.ids), ("display_type", "=", False)],
-            [
-                "order_id",
-                "company_id",
-                "currency_id",
-                "product_id",
-                "product_uom",
-                "product_uom_qty",
-                "qty_to_invoice",
-                "price_unit",
-                "discount",
-                "tax_id",
-                "is_downpayment",
-                "state",
-            ],
-        )
+        lines = self._fetch_billing_lines()
         precision = self.env["decimal.precision"].precision_get(
             "Product Unit of Measure"
         )
@@ -286,12 +270,10 @@ class SaleOrder(models.Model):
                 amounts[order.id] = (order.amount_untaxed, order.amount_total)
         return amounts
 
-    def _get_billing_amounts_for(self, quantities):
-        """{(key, order id): (untaxed, total)} of the invoices billing
-        ``quantities`` ({(key, order id): {sale line id: quantity}}), signed, in
-        the orders' currencies. Each order's down payments still to deduct are
-        deducted from its first key, as Odoo's final invoice deducts them."""
-        lines = self.env["sale.order.line"].search_fetch(
+    def _fetch_billing_lines(self):
+        """The product and down payment lines of these orders, with what the
+        billing amounts are computed from, in one query."""
+        return self.env["sale.order.line"].search_fetch(
             [("order_id", "in", self.ids), ("display_type", "=", False)],
             [
                 "order_id",
@@ -299,13 +281,22 @@ class SaleOrder(models.Model):
                 "currency_id",
                 "product_id",
                 "product_uom",
+                "product_uom_qty",
                 "qty_to_invoice",
                 "price_unit",
                 "discount",
                 "tax_id",
                 "is_downpayment",
+                "state",
             ],
         )
+
+    def _get_billing_amounts_for(self, quantities):
+        """{(key, order id): (untaxed, total)} of the invoices billing
+        ``quantities`` ({(key, order id): {sale line id: quantity}}), signed, in
+        the orders' currencies. Each order's down payments still to deduct are
+        deducted from its first key, as Odoo's final invoice deducts them."""
+        lines = self._fetch_billing_lines()
         line_by_id = {line.id: line for line in lines}
         down_payments = defaultdict(list)
         for line in lines:
