@@ -413,6 +413,125 @@ class TestInvoicingModes(InvoiceManagerCommon):
         )
         self.assertEqual(self._billed(head), 575.00)
 
+    def test_consolidated_head_office_splits_by_currency_each_billed_in_its_own(self):
+        eur = self.setup_other_currency("EUR", rates=[("2016-01-01", 2.0)])
+        head, north, south = self._head_office()
+        pricelist = self.env["product.pricelist"].create(
+            {"name": "Euro sites", "currency_id": eur.id}
+        )
+        north_order = self._create_sale(
+            north,
+            date(2026, 10, 1),
+            [(self.product_pallet, 2.0, 100.0)],
+            pricelist_id=pricelist.id,
+        )
+        self.assertEqual(north_order.currency_id, eur)
+        south_order = self._order(south, 3.0)
+        self._ship(north_order, 2, "2026-10-06 10:00")
+        self._ship(south_order, 3, "2026-10-07 10:00")
+        run = self._process(self._run())
+        self.assertEqual(len(run.line_ids), 2)
+        for line in run.line_ids:
+            self.assertIn("currency", line.split_reason)
+            self.assertEqual(line.invoice_ids.currency_id, line.currency_id)
+        euro_invoice = run.line_ids.invoice_ids.filtered(
+            lambda move: move.currency_id == eur
+        )
+        self.assertEqual(euro_invoice.amount_total, 230.00)
+        self.assertEqual(euro_invoice.amount_total_signed, 115.00)
+        other = run.line_ids.invoice_ids - euro_invoice
+        self.assertEqual(other.currency_id, self.env.company.currency_id)
+        self.assertEqual(other.amount_total, 345.00)
+        self.assertEqual(run.line_ids.invoice_ids.partner_id, head)
+        # In the company's currency: 230.00 EUR at 2.0 is 115.00.
+        self.assertEqual(self._billed(head), 460.00)
+
+    # ------------------------------------------------------------------
+    # Down payments, duplicates, reset to draft
+    # ------------------------------------------------------------------
+
+    def _down_payment(self, order, **values):
+        """A down payment invoice made with Odoo's own wizard, posted."""
+        wizard = (
+            self.env["sale.advance.payment.inv"]
+            .with_context(active_model="sale.order", active_ids=order.ids)
+            .create(values)
+        )
+        wizard.create_invoices()
+        invoice = order.invoice_ids.filtered(lambda move: move.state == "draft")
+        invoice.action_post()
+        return invoice
+
+    def test_per_shipment_deducts_the_down_payment_once(self):
+        customer = self._create_customer("Deposit Co", "ap@deposit.test")
+        order = self._order(customer, 10.0)
+        down_payment = self._down_payment(
+            order, advance_payment_method="percentage", amount=30
+        )
+        self.assertEqual(down_payment.amount_total, 345.00)
+        self._ship(order, 4, "2026-10-05 10:00")
+        october = self._process(self._run())
+        self.assertEqual(october.line_ids.amount_total, 460.00 - 345.00)
+        self.assertEqual(october.line_ids.invoice_ids.amount_total, 115.00)
+
+        self._ship(order, 6, "2026-11-12 10:00")
+        with freeze_time("2026-12-02 09:00"):
+            november = self._new_run(
+                self.mode_scenario,
+                date_from=date(2026, 11, 1),
+                date_to=date(2026, 11, 30),
+            )
+            november.action_fetch()
+        self.assertEqual(november.line_ids.amount_total, 690.00)
+        self._process(november, datetime(2026, 12, 2, 9, 5))
+        self.assertEqual(november.line_ids.invoice_ids.amount_total, 690.00)
+        self.assertEqual(self._billed(customer), 1150.00)
+        pallets = order.order_line.filtered(
+            lambda line: line.product_id == self.product_pallet
+        )
+        self.assertEqual(pallets.qty_invoiced, 10)
+        deduction = order.order_line.filtered(
+            lambda line: line.is_downpayment and not line.display_type
+        )
+        self.assertEqual(deduction.qty_invoiced, 0.0, "invoiced once, deducted once")
+
+    def test_batch_deducts_a_fixed_down_payment_to_the_cent(self):
+        customer = self._create_customer(
+            "Batch Deposit Co", "ap@batchdeposit.test", invoicing_mode="batch"
+        )
+        order = self._order(customer, 10.0)
+        self._down_payment(order, advance_payment_method="fixed", fixed_amount=333.0)
+        self._ship(order, 4, "2026-10-05 10:00")
+        self._ship(order, 6, "2026-10-20 10:00")
+        run = self._process(self._run())
+        self.assertEqual(len(run.line_ids), 1)
+        self.assertEqual(run.line_ids.amount_total, 1150.00 - 333.00)
+        self.assertEqual(run.line_ids.invoice_ids.amount_total, 817.00)
+        self.assertEqual(self._billed(customer), 1150.00)
+
+    def test_duplicate_and_reset_to_draft_bill_no_delivery_twice(self):
+        customer = self._create_customer("Copy Co", "ap@copy.test")
+        order = self._order(customer, 5.0)
+        self._ship(order, 5, "2026-10-05 10:00")
+        run = self._process(self._run())
+        invoice = run.line_ids.invoice_ids
+        self.assertEqual(invoice.amount_total, 575.00)
+
+        # A duplicate is the accountant's own invoice: it claims no delivery and
+        # no run line, and the delivery stays billed by the original.
+        duplicate = invoice.copy()
+        self.assertFalse(duplicate.billing_picking_ids)
+        self.assertFalse(duplicate.billing_run_line_id)
+        self.assertEqual(run.line_ids.invoice_ids, invoice)
+        self.assertFalse(self._run(datetime(2026, 11, 3, 9, 0)).line_ids)
+
+        # Reset to draft, the original still holds its delivery.
+        invoice.button_draft()
+        self.assertFalse(self._run(datetime(2026, 11, 4, 9, 0)).line_ids)
+        invoice.action_post()
+        self.assertEqual(self._billed(customer), 575.00)
+        self.assertEqual(order.order_line.qty_invoiced, 5)
+
     # ------------------------------------------------------------------
     # Odoo's own invoicing is untouched
     # ------------------------------------------------------------------

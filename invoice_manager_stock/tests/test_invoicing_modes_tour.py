@@ -26,10 +26,11 @@ class TestInvoicingModesTour(SchedulerWakeMixin, InvoiceManagerCommon, HttpCase)
                 Form.from_action(self.env, result).save().process()
         return picking
 
-    def test_invoicing_modes_in_the_browser(self):
-        """Fetch by modes: a consolidated head office (two sites, one batch
-        invoice) and a customer invoiced per shipment (two deliveries); preview,
-        process, and the consolidated invoice shows each site's section."""
+    def _create_tour_sales(self):
+        """Last month's deliveries: a consolidated head office (two sites, one
+        batch invoice), a customer invoiced per shipment (two deliveries), a
+        head office invoiced per site (two shops, per order) and a delivery of
+        the month before, not invoiced yet. Returns the four customers billed."""
         pallet = self._create_product(
             name="Pallet",
             lst_price=100.0,
@@ -69,7 +70,34 @@ class TestInvoicingModesTour(SchedulerWakeMixin, InvoiceManagerCommon, HttpCase)
         order = self._create_sale(shipped, month.replace(day=2), [(pallet, 5, 100)])
         self._ship(order, 2, day)
         self._ship(order, 3, day + relativedelta(days=5))
+        retail = self._create_customer(
+            "Retail Group",
+            "ap@retail.test",
+            is_company=True,
+            invoicing_mode="per_order",
+            head_office_invoicing="per_site",
+        )
+        for name in ("East Shop", "West Shop"):
+            shop = self._create_customer(
+                name, f"{name[:4].lower()}@retail.test", is_company=True
+            )
+            shop.head_office_id = retail
+            self._ship(
+                self._create_sale(shop, month.replace(day=3), [(pallet, 1, 100)]),
+                1,
+                day,
+            )
+        late = self._create_customer("Late Co", "ap@late.test")
+        earlier = month - relativedelta(months=1)
+        order = self._create_sale(late, earlier.replace(day=3), [(pallet, 1, 100)])
+        self._ship(order, 1, day - relativedelta(months=1))
+        return head, shipped, retail, late
 
+    def test_invoicing_modes_in_the_browser(self):
+        """Fetch by modes, preview the consolidated invoice, process in one
+        click: each customer billed what its mode says, the consolidated invoice
+        shows each site's section, the late delivery is billed and marked."""
+        head, shipped, retail, late = self._create_tour_sales()
         self.url_open("/web/login")
         scheduler = self._wake_scheduler_on_trigger()
         self.start_tour(
@@ -80,7 +108,9 @@ class TestInvoicingModesTour(SchedulerWakeMixin, InvoiceManagerCommon, HttpCase)
             [("scenario_id.name", "=", "Tour modes scenario")]
         )
         self.assertEqual(run.state, "done")
-        consolidated = run.line_ids.filtered("head_office_invoicing").invoice_ids
+        consolidated = run.line_ids.filtered(
+            lambda line: line.head_office_invoicing == "consolidated"
+        ).invoice_ids
         self.assertEqual(consolidated.partner_id, head)
         self.assertEqual(consolidated.amount_total, 460.00)
         self.assertEqual(
@@ -89,11 +119,22 @@ class TestInvoicingModesTour(SchedulerWakeMixin, InvoiceManagerCommon, HttpCase)
             ).mapped("name")[0][:10],
             "North Site",
         )
-        self.assertEqual(
-            sorted(
+        by_partner = {
+            partner: sorted(
                 run.line_ids.filtered(
-                    lambda line: not line.head_office_invoicing
+                    lambda line, partner=partner: line.partner_id == partner
                 ).invoice_ids.mapped("amount_total")
-            ),
-            [230.00, 345.00],
+            )
+            for partner in run.line_ids.partner_id
+        }
+        self.assertEqual(by_partner[shipped], [230.00, 345.00])
+        self.assertEqual(by_partner[late], [115.00])
+        self.assertTrue(
+            run.line_ids.filtered(lambda line: line.partner_id == late).is_late
         )
+        per_site = run.line_ids.filtered(
+            lambda line: line.head_office_invoicing == "per_site"
+        )
+        self.assertEqual(len(per_site), 2)
+        self.assertEqual(per_site.invoice_ids.partner_id, retail)
+        self.assertEqual(per_site.invoice_ids.mapped("amount_total"), [115.00, 115.00])

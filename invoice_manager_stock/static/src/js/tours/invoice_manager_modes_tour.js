@@ -57,9 +57,15 @@ registry.category("web_tour.tours").add("invoice_manager_modes_tour", {
             trigger: 'button[name="action_fetch"]',
             run: "click",
         },
-        checkRows(LINES, "One Invoice per Shipment", 2),
+        checkRows(LINES, "One Invoice per Shipment", 3),
         checkRows(LINES, "One Batch Invoice per Period", 1),
+        checkRows(LINES, "One Invoice per Order", 2),
         checkRows(LINES, "Head Office Ltd", 1),
+        checkRows(LINES, "One Invoice per Site, to the Head Office", 2),
+        {
+            content: "The delivery of an earlier period is fetched and marked late",
+            trigger: `${LINES}:contains("Late Co") td[name="is_late"] input:checked`,
+        },
         {
             content: "Preview the head office's consolidated invoice",
             trigger: `${LINES}:contains("Head Office Ltd") button[name="action_open_preview"]`,
@@ -82,6 +88,6 @@ registry.category("web_tour.tours").add("invoice_manager_modes_tour", {
             trigger: '.o_statusbar_status button.o_arrow_button_current:contains("Processed")',
             timeout: 30000,
         },
-        checkRows(LINES, "Processed", 3),
+        checkRows(LINES, "Processed", 6),
     ],
 });
