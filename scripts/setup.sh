@@ -147,7 +147,7 @@ SITE="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["pu
 
 # --------------------------------------------------------------------------
 step "Python requirements"
-REQS=("$REPO/requirements/odoo-18.0-py311.txt" "$REPO/requirements/dev.txt")
+REQS=("$REPO/requirements/odoo-18.0-py311.txt" "$REPO/requirements/dev.txt" "$REPO/requirements/oca.txt")
 REQ_STAMP="$VENV/.billing-requirements.sha256"
 REQ_SUM="$(cat "${REQS[@]}" | sha256sum | cut -d' ' -f1)"
 if [ -f "$REQ_STAMP" ] && [ "$(cat "$REQ_STAMP")" = "$REQ_SUM" ]; then
@@ -155,6 +155,8 @@ if [ -f "$REQ_STAMP" ] && [ "$(cat "$REQ_STAMP")" = "$REQ_SUM" ]; then
 else
     "$VENV/bin/python" -m pip install -q --upgrade pip
     "$VENV/bin/python" -m pip install -q -r "${REQS[0]}" -r "${REQS[1]}"
+    # OCA's addons (see the file for why --no-deps)
+    "$VENV/bin/python" -m pip install -q --no-deps -r "${REQS[2]}"
     echo "$REQ_SUM" > "$REQ_STAMP"
 fi
 
@@ -236,6 +238,11 @@ max_cron_threads = 1
 limit_time_cpu = 600
 limit_time_real = 1200
 bin_path = $VENV/bin
+; queue_job's job runner (a thread of this server) runs the billing runs' jobs
+server_wide_modules = base,web,queue_job
+
+[queue_job]
+channels = root:2,root.billing:2
 EOF
 info "written"
 

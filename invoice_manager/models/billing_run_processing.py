@@ -55,8 +55,18 @@ class BillingRun(models.Model):
             for run in self:
                 run._get_processing_env_run()._process_pending(deadline=None)
             return True
-        self.env.ref("invoice_manager.ir_cron_billing_run_process")._trigger()
+        self._hand_to_background()
         return True
+
+    def _hand_to_background(self):
+        """Process the runs in Odoo's background workers (hook): by default the
+        scheduler's job ``ir_cron_billing_run_process``, triggered at once."""
+        self.env.ref("invoice_manager.ir_cron_billing_run_process")._trigger()
+
+    @api.model
+    def _get_cron_runs_domain(self):
+        """The runs the scheduler's job processes (hook)."""
+        return [("state", "=", "processing")]
 
     def _check_processable(self):
         for run in self:
@@ -93,7 +103,7 @@ class BillingRun(models.Model):
         committed, so a worker killed on its time limit loses at most the chunk
         it was in, and the next call carries on where it stopped.
         """
-        runs = self.search([("state", "=", "processing")], order="id")
+        runs = self.search(self._get_cron_runs_domain(), order="id")
         if not runs:
             return
         deadline = time.monotonic() + self._get_cron_batch_seconds()

@@ -18,6 +18,11 @@ class InvoiceManagerCommon(AccountTestInvoicingCommon):
     def setUpClass(cls):
         super().setUpClass()
         cls.env.user.groups_id |= cls.env.ref("invoice_manager.group_billing_manager")
+        # Processing by Odoo's scheduler, also when invoice_manager_queue is
+        # installed (its own tests process by queue jobs).
+        cls.env["ir.config_parameter"].set_param(
+            "invoice_manager.processing_engine", "cron"
+        )
         cls.tax_15 = cls.tax_sale_a
         cls.product_service = cls._create_product(
             name="Monthly maintenance",

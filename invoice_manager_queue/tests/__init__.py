@@ -1,0 +1,1 @@
+from . import test_billing_run_jobs
