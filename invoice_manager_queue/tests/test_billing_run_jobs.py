@@ -1,6 +1,7 @@
 from datetime import date
 
-from odoo.tests import tagged
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user, tagged
 
 from odoo.addons.invoice_manager.tests.common import InvoiceManagerCommon
 from odoo.addons.queue_job.job import Job
@@ -39,19 +40,18 @@ class TestBillingRunJobs(InvoiceManagerCommon):
 
     def test_process_enqueues_the_jobs_and_they_invoice_each_sale_once(self):
         run = self._fetched_run()
-        Run = self.env["billing.run"]
         with trap_jobs() as trap:
             run.action_process()
             self.assertEqual(run.state, "processing")
             self.assertFalse(run.invoice_ids, "nothing is invoiced in the request")
-            trap.assert_jobs_count(2, only=Run._job_invoice_lines)
-            trap.assert_jobs_count(1, only=Run._job_deliver_lines)
-            trap.assert_jobs_count(1, only=Run._job_finish)
+            trap.assert_jobs_count(2, only=run._job_invoice_lines)
+            trap.assert_jobs_count(1, only=run._job_deliver_lines)
+            trap.assert_jobs_count(1, only=run._job_finish)
             for job in trap.enqueued_jobs:
                 self.assertEqual(job.channel, "root.billing")
                 self.assertEqual(job.recordset, run, "the run is the job's record")
             # The scheduler's job leaves the run to the queue jobs.
-            Run._cron_process_runs()
+            self.env["billing.run"]._cron_process_runs()
             self.assertFalse(run.invoice_ids)
 
             trap.perform_enqueued_jobs()
@@ -70,8 +70,14 @@ class TestBillingRunJobs(InvoiceManagerCommon):
         run = self._fetched_run(email=False)
         with trap_jobs() as trap:
             run.action_process()
-            first = trap.enqueued_jobs[0]
-            self.assertEqual(first.func.__name__, "_job_invoice_lines")
+            first = min(
+                (
+                    job
+                    for job in trap.enqueued_jobs
+                    if job.func.__name__ == "_job_invoice_lines"
+                ),
+                key=lambda job: job.args[0],
+            )
             first.perform()
         run.invalidate_recordset()
         self.assertEqual(len(run.invoice_ids), 2)
@@ -102,7 +108,7 @@ class TestBillingRunJobs(InvoiceManagerCommon):
 
     def test_process_again_while_jobs_are_under_way_enqueues_nothing(self):
         run = self._fetched_run()
-        Jobs = self.env["queue.job"]
+        Jobs = self.env["queue.job"].sudo()
         run.action_process()
         jobs = Jobs.search([("graph_uuid", "=", run.job_graph_uuid)])
         self.assertEqual(len(jobs), 4)
@@ -113,7 +119,7 @@ class TestBillingRunJobs(InvoiceManagerCommon):
 
     def test_a_failed_job_does_not_block_processing_again(self):
         run = self._fetched_run()
-        Jobs = self.env["queue.job"]
+        Jobs = self.env["queue.job"].sudo()
         run.action_process()
         first_graph = run.job_graph_uuid
         jobs = Jobs.search([("graph_uuid", "=", first_graph)])
@@ -132,6 +138,28 @@ class TestBillingRunJobs(InvoiceManagerCommon):
             Job.load(self.env, record.uuid).perform()
         self.assertEqual(run.state, "done")
         self.assertEqual(self._billed(run), [115.00, 115.00, 317.98])
+
+    def test_a_billing_user_processes_by_jobs_without_seeing_them(self):
+        biller = new_test_user(
+            self.env,
+            login="biller_jobs",
+            groups="invoice_manager.group_billing_user",
+            company_id=self.env.company.id,
+        )
+        run = self._fetched_run(email=False).with_user(biller)
+        with trap_jobs() as trap:
+            run.action_process()
+            self.assertEqual(
+                {job.user_id for job in trap.enqueued_jobs},
+                {biller.id},
+                "the jobs run as the user who processed the run",
+            )
+            trap.perform_enqueued_jobs()
+        self.assertEqual(run.state, "done")
+        self.assertEqual(self._billed(run), [115.00, 115.00, 317.98])
+        # queue_job's records stay its managers'.
+        with self.assertRaises(AccessError):
+            self.env["queue.job"].with_user(biller).search([])
 
     def test_with_the_scheduler_as_engine_no_job_is_made(self):
         self.env["ir.config_parameter"].set_param(
