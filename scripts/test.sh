@@ -56,6 +56,8 @@ command -v chromium >/dev/null || command -v chromium-browser >/dev/null || comm
     || not_ready "no chromium on PATH: Odoo's tour (HttpCase.start_tour) tests need it (apt-get install chromium)."
 "$PY" -c 'import websocket' 2>/dev/null \
     || not_ready "websocket-client is not importable in $VENV: tour tests would be skipped."
+"$PY" -c 'import importlib.util as u, sys; sys.exit(u.find_spec("odoo.addons.queue_job") is None)' 2>/dev/null \
+    || not_ready "OCA's queue_job is not installed in $VENV (requirements/oca.txt): invoice_manager_queue and its tests need it."
 "$VENV/bin/wkhtmltopdf" --version 2>/dev/null | grep -q "with patched qt" \
     || not_ready "$VENV/bin/wkhtmltopdf (0.12.4 with patched qt) is missing: PDF reports cannot be rendered."
 if ! psql -d postgres -Atqc 'select 1' >/dev/null 2>&1; then
