@@ -115,6 +115,26 @@ def last_month():
     return end.replace(day=1), end
 
 
+def open_database(db, module="invoice_manager"):
+    """Configure Odoo for the benchmark database ``db`` (created with ``module``
+    when missing, its journal given a history) and return its registry."""
+    config.parse_config(
+        [
+            f"--addons-path={REPO},{ODOO_SRC}/addons",
+            "-d",
+            db,
+            "--max-cron-threads=0",
+            "--log-level=warn",
+            "--without-demo=all",
+        ]
+    )
+    odoo.modules.module.current_test = False
+    ensure_database(db, module)
+    registry = Registry(db)
+    ensure_history(registry)
+    return registry
+
+
 def ensure_database(db, module="invoice_manager"):
     exists = subprocess.run(
         ["psql", "-lqt"], capture_output=True, text=True, check=True
@@ -323,8 +343,9 @@ def free_port():
 
 
 @contextmanager
-def http_server(db):
-    """A real Odoo server on this database, for wkhtmltopdf to fetch the CSS."""
+def http_server(db, extra_args=(), env=None):
+    """A real Odoo server on this database, for wkhtmltopdf to fetch the CSS
+    (one threaded process; ``extra_args`` and ``env`` change that)."""
     port = free_port()
     command = [
         sys.executable,
@@ -341,9 +362,14 @@ def http_server(db):
         "--log-level=warn",
         "--db-filter",
         f"^{db}$",
+        # Later options win over the ones above.
+        *extra_args,
     ]
     server = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=dict(os.environ, **(env or {})),
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -356,7 +382,7 @@ def http_server(db):
         yield url
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        server.wait(timeout=60)
 
 
 def bench_email_example(registry, db, count=30):
@@ -427,20 +453,7 @@ def main():
     )
     args = parser.parse_args()
 
-    config.parse_config(
-        [
-            f"--addons-path={REPO},{ODOO_SRC}/addons",
-            "-d",
-            args.db,
-            "--max-cron-threads=0",
-            "--log-level=warn",
-            "--without-demo=all",
-        ]
-    )
-    odoo.modules.module.current_test = False
-    ensure_database(args.db)
-    registry = Registry(args.db)
-    ensure_history(registry)
+    registry = open_database(args.db)
     print(f"Odoo {odoo.release.version} on {os.cpu_count()} cores, database {args.db}")
     print(
         HEADER.replace("queries/inv", "queries/inv").replace(

@@ -33,8 +33,6 @@ import bench_invoicing as common  # noqa: E402
 
 import odoo  # noqa: E402
 from odoo import Command  # noqa: E402
-from odoo.modules.registry import Registry  # noqa: E402
-from odoo.tools import config  # noqa: E402
 
 
 def build_batch_customers(registry, customers, shipments, tag_name):
@@ -156,20 +154,7 @@ def main():
     parser.add_argument("--customers", type=int, default=1000)
     parser.add_argument("--shipments", type=int, default=5)
     args = parser.parse_args()
-    config.parse_config(
-        [
-            f"--addons-path={common.REPO},{common.ODOO_SRC}/addons",
-            "-d",
-            args.db,
-            "--max-cron-threads=0",
-            "--log-level=warn",
-            "--without-demo=all",
-        ]
-    )
-    odoo.modules.module.current_test = False
-    common.ensure_database(args.db, "invoice_manager_stock")
-    registry = Registry(args.db)
-    common.ensure_history(registry)
+    registry = common.open_database(args.db, "invoice_manager_stock")
     stamp = int(time.time())
     base_tag, run_tag = f"modesbase{stamp}", f"modesrun{stamp}"
     print(f"Building 2 x {args.customers} customers x {args.shipments} deliveries...")

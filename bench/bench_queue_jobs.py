@@ -19,62 +19,22 @@ Usage (from the repository root, after scripts/setup.sh):
 
 import argparse
 import os
-import subprocess
 import sys
 import time
-import urllib.request
-from contextlib import contextmanager
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import bench_invoicing as common  # noqa: E402
 
-import odoo  # noqa: E402
-from odoo.modules.registry import Registry  # noqa: E402
-from odoo.tools import config  # noqa: E402
 
-
-@contextmanager
 def job_server(db, workers):
     """An Odoo server in prefork mode running queue_job's job runner, the
     channel ``root.billing`` with ``workers`` workers."""
-    port = common.free_port()
-    command = [
-        sys.executable,
-        os.path.join(common.ODOO_SRC, "odoo-bin"),
-        "-d",
+    return common.http_server(
         db,
-        f"--addons-path={common.REPO},{common.ODOO_SRC}/addons",
-        "--http-port",
-        str(port),
-        "--http-interface",
-        "127.0.0.1",
-        "--workers=4",
-        "--max-cron-threads=0",
-        "--load=base,web,queue_job",
-        "--log-level=warn",
-        "--db-filter",
-        f"^{db}$",
-    ]
-    env = dict(
-        os.environ,
-        ODOO_QUEUE_JOB_CHANNELS=f"root:{workers},root.billing:{workers}",
+        extra_args=("--workers=4", "--load=base,web,queue_job"),
+        env={"ODOO_QUEUE_JOB_CHANNELS": f"root:{workers},root.billing:{workers}"},
     )
-    server = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for __ in range(120):
-            try:
-                urllib.request.urlopen(f"{url}/web/login", timeout=5)  # noqa: S310
-                break
-            except OSError:
-                time.sleep(0.5)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
 
 
 def set_params(registry, url, job_size):
@@ -131,20 +91,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
 
-    config.parse_config(
-        [
-            f"--addons-path={common.REPO},{common.ODOO_SRC}/addons",
-            "-d",
-            args.db,
-            "--max-cron-threads=0",
-            "--log-level=warn",
-            "--without-demo=all",
-        ]
-    )
-    odoo.modules.module.current_test = False
-    common.ensure_database(args.db, module="invoice_manager_queue")
-    registry = Registry(args.db)
-    common.ensure_history(registry)
+    registry = common.open_database(args.db, module="invoice_manager_queue")
     workers = [int(w) for w in args.workers.split(",") if w]
     n = args.sales
     stamp = int(time.time())

@@ -119,6 +119,41 @@ class InvoiceManagerCommon(AccountTestInvoicingCommon):
         run.write({"date_from": date_from, "date_to": date_to, **values})
         return run
 
+    def _down_payment(self, order, user=None, **values):
+        """A down payment invoice made with Odoo's own wizard (as ``user``),
+        posted."""
+        wizard = (
+            self.env["sale.advance.payment.inv"]
+            .with_user(user or self.env.user)
+            .with_context(active_model="sale.order", active_ids=order.ids)
+            .create(values)
+        )
+        wizard.create_invoices()
+        invoice = order.invoice_ids.filtered(lambda move: move.state == "draft")
+        invoice.action_post()
+        return invoice
+
+    @classmethod
+    def _create_retail_group(cls):
+        """A head office invoiced per site, once each order is delivered, and
+        its two shops: (head office, shops)."""
+        retail = cls._create_customer(
+            "Retail Group",
+            "ap@retail.test",
+            is_company=True,
+            invoicing_mode="per_order",
+            head_office_invoicing="per_site",
+        )
+        shops = cls.env["res.partner"]
+        for name in ("East Shop", "West Shop"):
+            shops |= cls._create_customer(
+                name,
+                f"{name[:4].lower()}@retail.test",
+                is_company=True,
+                head_office_id=retail.id,
+            )
+        return retail, shops
+
     def _line_of(self, run, order):
         return run.line_ids.filtered(lambda line: order in line.sale_order_ids)
 

@@ -57,18 +57,8 @@ class TestBillingRunMoney(InvoiceManagerCommon):
     def _deliver(self, order, qty):
         self._hours_line(order).qty_delivered = qty
 
-    def _down_payment(self, order, **values):
-        """A down payment invoice made with Odoo's own wizard, posted."""
-        wizard = (
-            self.env["sale.advance.payment.inv"]
-            .with_user(self.accountant)
-            .with_context(active_model="sale.order", active_ids=order.ids)
-            .create(values)
-        )
-        wizard.create_invoices()
-        invoice = order.invoice_ids.filtered(lambda move: move.state == "draft")
-        invoice.action_post()
-        return invoice
+    def _down_payment(self, order, user=None, **values):
+        return super()._down_payment(order, user=user or self.accountant, **values)
 
     def _credit_note(self, invoice, reason="Wrong delivery address"):
         """A credit note of ``invoice`` made with Odoo's reversal wizard, posted."""

@@ -104,6 +104,9 @@ class BillingRun(models.Model):
     def _prepare_job_properties(self, description):
         return {"description": description}
 
+    def _job_delayable(self, description):
+        return self.delayable(**self._prepare_job_properties(description))
+
     def _enqueue_processing_jobs(self):
         """The run's graph of jobs: for each chunk of pending lines, a job that
         invoices it, followed, when some of its lines are emailed or printed, by
@@ -120,39 +123,28 @@ class BillingRun(models.Model):
             return
         chunks = []
         for chunk in split_every(self._get_job_size(), lines.ids, lines.browse):
-            ids = chunk.ids
-            invoice = self.delayable(
-                **self._prepare_job_properties(
-                    self.env._(
-                        "%(run)s: invoice %(count)s lines",
-                        run=self.name,
-                        count=len(ids),
-                    )
+            invoice = self._job_delayable(
+                self.env._(
+                    "%(run)s: invoice %(count)s lines", run=self.name, count=len(chunk)
                 )
-            )._job_invoice_lines(ids)
+            )._job_invoice_lines(chunk.ids)
             delivered = chunk.filtered(
                 lambda line: line._get_delivery_action() != "create_only"
             )
             if delivered:
-                deliver = self.delayable(
-                    **self._prepare_job_properties(
-                        self.env._(
-                            "%(run)s: send the PDFs of %(count)s lines",
-                            run=self.name,
-                            count=len(delivered),
-                        )
+                deliver = self._job_delayable(
+                    self.env._(
+                        "%(run)s: send the PDFs of %(count)s lines",
+                        run=self.name,
+                        count=len(delivered),
                     )
                 )._job_deliver_lines(delivered.ids)
-                chunks.append(chain(invoice, deliver))
-            else:
-                chunks.append(invoice)
-        finish = self.delayable(
-            **self._prepare_job_properties(
-                self.env._("%(run)s: close the run", run=self.name)
-            )
+                invoice = chain(invoice, deliver)
+            chunks.append(invoice)
+        finish = self._job_delayable(
+            self.env._("%(run)s: close the run", run=self.name)
         )._job_finish()
-        graph = group(*chunks).on_done(finish)
-        graph.delay()
+        group(*chunks).on_done(finish).delay()
         self.sudo().job_graph_uuid = finish._generated_job.graph_uuid
 
     # ------------------------------------------------------------------

@@ -450,18 +450,6 @@ class TestInvoicingModes(InvoiceManagerCommon):
     # Down payments, duplicates, reset to draft
     # ------------------------------------------------------------------
 
-    def _down_payment(self, order, **values):
-        """A down payment invoice made with Odoo's own wizard, posted."""
-        wizard = (
-            self.env["sale.advance.payment.inv"]
-            .with_context(active_model="sale.order", active_ids=order.ids)
-            .create(values)
-        )
-        wizard.create_invoices()
-        invoice = order.invoice_ids.filtered(lambda move: move.state == "draft")
-        invoice.action_post()
-        return invoice
-
     def test_per_shipment_deducts_the_down_payment_once(self):
         customer = self._create_customer("Deposit Co", "ap@deposit.test")
         order = self._order(customer, 10.0)
@@ -565,18 +553,8 @@ class TestInvoicingModes(InvoiceManagerCommon):
         order = self._order(shipped, 5.0)
         self._ship(order, 2, "2026-10-10 10:00")
         self._ship(order, 3, "2026-10-15 10:00")
-        retail = self._create_customer(
-            "Retail Group",
-            "ap@retail.test",
-            is_company=True,
-            invoicing_mode="per_order",
-            head_office_invoicing="per_site",
-        )
-        for name in ("East Shop", "West Shop"):
-            shop = self._create_customer(
-                name, f"{name[:4].lower()}@retail.test", is_company=True
-            )
-            shop.head_office_id = retail
+        retail, shops = self._create_retail_group()
+        for shop in shops:
             self._ship(self._order(shop, 1.0), 1, "2026-10-10 10:00")
         late = self._create_customer("Late Two", "ap@late2.test")
         self._ship(self._order(late, 1.0, date(2026, 9, 3)), 1, "2026-09-20 10:00")

@@ -70,23 +70,10 @@ class TestInvoicingModesTour(SchedulerWakeMixin, InvoiceManagerCommon, HttpCase)
         order = self._create_sale(shipped, month.replace(day=2), [(pallet, 5, 100)])
         self._ship(order, 2, day)
         self._ship(order, 3, day + relativedelta(days=5))
-        retail = self._create_customer(
-            "Retail Group",
-            "ap@retail.test",
-            is_company=True,
-            invoicing_mode="per_order",
-            head_office_invoicing="per_site",
-        )
-        for name in ("East Shop", "West Shop"):
-            shop = self._create_customer(
-                name, f"{name[:4].lower()}@retail.test", is_company=True
-            )
-            shop.head_office_id = retail
-            self._ship(
-                self._create_sale(shop, month.replace(day=3), [(pallet, 1, 100)]),
-                1,
-                day,
-            )
+        retail, shops = self._create_retail_group()
+        for shop in shops:
+            order = self._create_sale(shop, month.replace(day=3), [(pallet, 1, 100)])
+            self._ship(order, 1, day)
         late = self._create_customer("Late Co", "ap@late.test")
         earlier = month - relativedelta(months=1)
         order = self._create_sale(late, earlier.replace(day=3), [(pallet, 1, 100)])
