@@ -10,6 +10,7 @@
     "depends": ["invoice_manager", "queue_job"],
     "data": [
         "data/queue_job_data.xml",
+        "data/billing_run_cron.xml",
         "views/billing_run_views.xml",
     ],
     "auto_install": True,

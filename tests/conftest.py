@@ -91,7 +91,8 @@ def run(venv_python):
 @pytest.fixture(scope="session")
 def database(venv_python, odoo_src):
     """The database scripts/test.sh installed for the Odoo tests
-    (BILLING_TEST_DB), or a new one with invoice_manager installed."""
+    (BILLING_TEST_DB), or a new one with invoice_manager and its queue_job
+    bridge installed."""
     db = os.environ.get("BILLING_TEST_DB")
     data_dir = os.environ.get("BILLING_TEST_DATA_DIR") or tempfile.mkdtemp()
     created = False
@@ -108,7 +109,7 @@ def database(venv_python, odoo_src):
                 f"--addons-path={REPO},{odoo_src}/addons",
                 f"--data-dir={data_dir}",
                 "-i",
-                "invoice_manager",
+                "invoice_manager,invoice_manager_queue",
                 "--without-demo=all",
                 "--stop-after-init",
                 "--log-level=warn",

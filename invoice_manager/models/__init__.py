@@ -11,5 +11,6 @@ from . import billing_run_modes
 from . import billing_run_replace
 from . import billing_run_processing
 from . import billing_run_delivery
+from . import billing_run_delivery_retry
 from . import billing_run_line
 from . import billing_run_line_item

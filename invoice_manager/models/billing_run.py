@@ -1,7 +1,7 @@
 from collections import defaultdict
 
 from odoo import Command, api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import format_amount
 
 from .billing_scenario import BILLING_ACTIONS, INVOICE_DATE_MODES
@@ -415,6 +415,20 @@ class BillingRun(models.Model):
         """Reopen a processed run so that its Error lines can be processed again."""
         self.filtered(lambda run: run.state == "done").sudo().state = "ready"
         return True
+
+    @api.constrains("date_from", "date_to")
+    def _check_period(self):
+        for run in self:
+            if run.date_from and run.date_to and run.date_from > run.date_to:
+                raise ValidationError(
+                    self.env._(
+                        "Run %(run)s: the billing period ends (%(end)s) before it "
+                        "starts (%(start)s).",
+                        run=run.name,
+                        start=run.date_from,
+                        end=run.date_to,
+                    )
+                )
 
     def _check_editable(self):
         for run in self:

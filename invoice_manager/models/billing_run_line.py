@@ -109,6 +109,15 @@ class BillingRunLine(models.Model):
     delivery_error = fields.Text(
         string="Delivery Failure", compute="_compute_delivery_state"
     )
+    delivery_retry_count = fields.Integer(
+        string="Delivery Retries",
+        readonly=True,
+        copy=False,
+        default=0,
+        help="Times the failed emails of the line were handed to the mail queue "
+        "again (Retry Failed Emails, or the scheduler when the mail server could "
+        "not be reached).",
+    )
     error_message = fields.Text(string="Message", readonly=True, copy=False)
     # Lines made by the customers' invoicing modes (scenario "Follow the
     # Customers' Invoicing Modes"): what made the line, and what it invoices.

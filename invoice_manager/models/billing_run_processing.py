@@ -18,6 +18,19 @@ from odoo.tools import SQL, config, split_every
 
 _logger = logging.getLogger(__name__)
 
+
+def is_connection_lost(error):
+    """Whether a database error means the connection is gone (server restarted
+    or shut down, network cut): the transaction is lost, nothing can be written
+    in it; not a collision to retry in it, nor a line's own failure."""
+    if isinstance(error, psycopg2.InterfaceError):
+        return True
+    if not isinstance(error, psycopg2.OperationalError):
+        return False
+    code = error.pgcode
+    return code is None or code.startswith(("08", "57P"))
+
+
 # Odoo's scheduler calls a batched job up to this many times in one tick
 # (odoo.addons.base.models.ir_cron.MAX_BATCH_PER_CRON_JOB), all within the
 # cron's time limit.
@@ -69,10 +82,23 @@ class BillingRun(models.Model):
         return [("state", "=", "processing")]
 
     def _check_processable(self):
+        """Whether the runs can be processed as they are now: checked before
+        anything is queued, so that a run that cannot be processed is left as
+        it was, with a clear error."""
         for run in self:
-            if run.state == "processing":
-                continue
-            run._check_editable()
+            if run.state != "processing":
+                run._check_editable()
+            # The rules are checked again on each line at Process: a filter
+            # that no longer parses would fail every line.
+            run._get_extra_domain()
+            if run.journal_id and run.journal_id.company_id != run.company_id:
+                raise UserError(
+                    self.env._(
+                        "Run %(run)s: journal %(journal)s belongs to another company.",
+                        run=run.name,
+                        journal=run.journal_id.display_name,
+                    )
+                )
 
     def _prepare_processing(self):
         """Queue the run: its Error and Not Invoiced lines are tried again."""
@@ -286,7 +312,9 @@ class BillingRun(models.Model):
             return
         except reraise:
             raise
-        except Exception:
+        except Exception as error:
+            if is_connection_lost(error):
+                raise
             # Each line is retried alone just below.
             _logger.info(
                 "Billing run %s: a chunk of %s lines failed, retrying line by line",
@@ -301,6 +329,8 @@ class BillingRun(models.Model):
             except reraise:
                 raise
             except Exception as error:
+                if is_connection_lost(error):
+                    raise
                 # Reported on the line.
                 on_error(line, error)
 

@@ -10,3 +10,4 @@ from . import test_billing_approval
 from . import test_invoicing_modes
 from . import test_billing_scheduled
 from . import test_billing_cycles
+from . import test_billing_run_delivery_retry

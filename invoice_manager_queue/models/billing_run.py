@@ -1,15 +1,29 @@
 import logging
+from contextlib import contextmanager
+from datetime import timedelta
+
+import psycopg2
 
 from odoo import api, fields, models
 from odoo.osv import expression
 from odoo.tools import split_every
 
+from odoo.addons.invoice_manager.models.billing_run_processing import (
+    is_connection_lost,
+)
 from odoo.addons.queue_job.delay import chain, group
+from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import ENQUEUED, PENDING, STARTED, WAIT_DEPENDENCIES
 
 _logger = logging.getLogger(__name__)
 
 DEFAULT_JOB_SIZE = 50
+# A job started this long ago whose transaction is gone was interrupted.
+JOB_START_GRACE_SECONDS = 30
+# Namespace of the advisory locks a running job holds ("BILL").
+JOB_LOCK_NAMESPACE = 0x42494C4C
+# Seconds before a job that lost its database connection is tried again.
+CONNECTION_LOST_RETRY_SECONDS = 10
 
 
 class BillingRun(models.Model):
@@ -57,13 +71,15 @@ class BillingRun(models.Model):
     def _hand_to_background(self):
         """Enqueue each run's jobs instead of triggering the scheduler's job;
         a run whose jobs are still under way is left to them (calling
-        ``action_process()`` again never doubles the work)."""
+        ``action_process()`` again never doubles the work), after its
+        interrupted jobs, if any, are given back to the job runner."""
         if not self._use_queue_jobs():
             self.filtered(
                 lambda run: run.job_graph_uuid and not run._has_jobs_under_way()
             ).sudo().job_graph_uuid = False
             super()._hand_to_background()
             return
+        self._requeue_interrupted_jobs()
         for run in self:
             if run._has_jobs_under_way():
                 continue
@@ -151,6 +167,119 @@ class BillingRun(models.Model):
     # The jobs (queue_job commits each one: one job, one transaction)
     # ------------------------------------------------------------------
 
+    @contextmanager
+    def _job_transaction(self):
+        """The body of every job of a run.
+
+        The job's transaction first takes an advisory lock on its job, held
+        until queue_job commits or rolls back the job: a started job whose lock
+        is free has lost its transaction (worker killed, database restarted),
+        and ``_requeue_interrupted_jobs()`` gives it back to the job runner. (An
+        advisory lock, not the job's row: queue_job writes that row from another
+        transaction when a job fails.) A job
+        whose database connection is lost is postponed and tried again once the
+        database is back (queue_job retries only transaction collisions itself).
+        """
+        job_uuid = self.env.context.get("job_uuid")
+        try:
+            if job_uuid:
+                self.env.cr.execute(
+                    "SELECT pg_advisory_xact_lock(%s, id) FROM queue_job "
+                    "WHERE uuid = %s",
+                    [JOB_LOCK_NAMESPACE, job_uuid],
+                )
+            yield
+        except (psycopg2.InterfaceError, psycopg2.OperationalError) as error:
+            if not is_connection_lost(error):
+                raise
+            _logger.warning(
+                "Billing run %s: job %s lost its database connection (%s); "
+                "tried again in %s s",
+                self.id,
+                job_uuid,
+                error,
+                CONNECTION_LOST_RETRY_SECONDS,
+            )
+            raise RetryableJobError(
+                self.env._("The database connection was lost: %s", error),
+                seconds=CONNECTION_LOST_RETRY_SECONDS,
+            ) from error
+
+    def _get_job_start_grace(self):
+        """Seconds after its dispatch or start before a job without its
+        transaction is taken as interrupted (system parameter
+        ``invoice_manager.job_start_grace``)."""
+        return int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("invoice_manager.job_start_grace", JOB_START_GRACE_SECONDS)
+        )
+
+    def _requeue_interrupted_jobs(self):
+        """Give back to the job runner the jobs of these runs that were
+        interrupted: started, but their transaction is gone (worker killed,
+        database restarted under them), or sent to a worker that never started
+        them. Their work was rolled back with their transaction; done again, a
+        job skips what other jobs committed. Returns the jobs."""
+        uuids = [uuid for uuid in self.mapped("job_graph_uuid") if uuid]
+        jobs = self.env["queue.job"].sudo()
+        if not uuids:
+            return jobs
+        before = fields.Datetime.now() - timedelta(seconds=self._get_job_start_grace())
+        jobs.flush_model(["graph_uuid", "state", "date_started", "date_enqueued"])
+        # Rows being written (a job starting or ending) are skipped; then a job
+        # whose advisory lock is free has no transaction (see _job_transaction).
+        # Neither statement waits for a running job.
+        self.env.cr.execute(
+            """
+            SELECT id FROM queue_job
+             WHERE graph_uuid IN %s
+               AND ((state = %s AND date_started <= %s)
+                    OR (state = %s AND date_enqueued <= %s))
+               FOR UPDATE SKIP LOCKED
+            """,
+            [tuple(uuids), STARTED, before, ENQUEUED, before],
+        )
+        candidates = [row[0] for row in self.env.cr.fetchall()]
+        if not candidates:
+            return jobs
+        self.env.cr.execute(
+            "SELECT id FROM unnest(%s::int[]) AS id "
+            "WHERE pg_try_advisory_xact_lock(%s, id)",
+            [candidates, JOB_LOCK_NAMESPACE],
+        )
+        jobs = jobs.browse(row[0] for row in self.env.cr.fetchall())
+        if not jobs:
+            return jobs
+        jobs.requeue()
+        jobs_by_graph = jobs.grouped("graph_uuid")
+        for run in self:
+            run_jobs = jobs_by_graph.get(run.job_graph_uuid)
+            if not run_jobs:
+                continue
+            _logger.warning(
+                "Billing run %s: %s interrupted job(s) requeued: %s",
+                run.name,
+                len(run_jobs),
+                ", ".join(run_jobs.mapped("uuid")),
+            )
+            run.sudo().message_post(
+                body=self.env._(
+                    "%(count)s interrupted job(s) given back to the job runner: "
+                    "%(jobs)s. What they had not committed is done again.",
+                    count=len(run_jobs),
+                    jobs=", ".join(run_jobs.mapped("name")),
+                )
+            )
+        return jobs
+
+    @api.model
+    def _cron_requeue_interrupted_jobs(self):
+        """Scheduler: requeue the interrupted jobs of the runs being processed."""
+        self.search(
+            [("state", "=", "processing"), ("job_graph_uuid", "!=", False)]
+        )._requeue_interrupted_jobs()
+
     def _get_job_run(self):
         """The run as its processing user, in one transaction per job: queue_job
         commits the job's work, or rolls it back and retries the job."""
@@ -161,13 +290,14 @@ class BillingRun(models.Model):
         """Invoice the lines ``line_ids`` still to process. Done again after a
         crash, it skips what was committed: a line with its invoice is not
         invoiced twice."""
-        run = self._get_job_run()
-        if run.state != "processing":
-            return self.env._("Run %s is not processing: nothing done.", run.name)
-        lines = run.line_ids.browse(line_ids).filtered(
-            lambda line: line.state == "not_done"
-        )
-        run._process_chunk(lines)
+        with self._job_transaction():
+            run = self._get_job_run()
+            if run.state != "processing":
+                return self.env._("Run %s is not processing: nothing done.", run.name)
+            lines = run.line_ids.browse(line_ids).filtered(
+                lambda line: line.state == "not_done"
+            )
+            run._process_chunk(lines)
         return self.env._(
             "%(done)s of %(count)s lines invoiced",
             done=len(lines.filtered("invoice_ids")),
@@ -177,11 +307,12 @@ class BillingRun(models.Model):
     def _job_deliver_lines(self, line_ids):
         """Render and email or print the invoices of ``line_ids`` not yet
         delivered, through Odoo's ``account.move.send``."""
-        run = self._get_job_run()
-        if run.state != "processing":
-            return self.env._("Run %s is not processing: nothing done.", run.name)
-        lines = run.line_ids.browse(line_ids)
-        run._deliver_lines(lines, run._send_lines_batched)
+        with self._job_transaction():
+            run = self._get_job_run()
+            if run.state != "processing":
+                return self.env._("Run %s is not processing: nothing done.", run.name)
+            lines = run.line_ids.browse(line_ids)
+            run._deliver_lines(lines, run._send_lines_batched)
         return self.env._(
             "%(done)s of %(count)s lines delivered",
             done=len(lines.filtered(lambda line: line.state == "processed")),
@@ -191,16 +322,17 @@ class BillingRun(models.Model):
     def _job_finish(self):
         """Close the run once every line is done (print PDF, chatter, the
         user's notification); lines a failed job left are reported."""
-        run = self._get_job_run()
-        if run.state != "processing":
-            return self.env._("Run %s is not processing.", run.name)
-        pending = run._get_pending_lines()
-        if pending:
-            return self.env._(
-                "%s lines are still to process: see the run's failed jobs.",
-                len(pending),
-            )
-        run._finish_processing()
+        with self._job_transaction():
+            run = self._get_job_run()
+            if run.state != "processing":
+                return self.env._("Run %s is not processing.", run.name)
+            pending = run._get_pending_lines()
+            if pending:
+                return self.env._(
+                    "%s lines are still to process: see the run's failed jobs.",
+                    len(pending),
+                )
+            run._finish_processing()
         return self.env._("Run %s processed.", run.name)
 
     def action_view_jobs(self):

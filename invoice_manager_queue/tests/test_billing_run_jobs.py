@@ -1,5 +1,6 @@
-from datetime import date
+from datetime import date, timedelta
 
+from odoo import fields
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
@@ -135,6 +136,34 @@ class TestBillingRunJobs(InvoiceManagerCommon):
         self.assertEqual(finish.state, "cancelled")
         new_jobs = Jobs.search([("graph_uuid", "=", run.job_graph_uuid)])
         for record in new_jobs.sorted(lambda job: ORDER.index(job.method_name)):
+            Job.load(self.env, record.uuid).perform()
+        self.assertEqual(run.state, "done")
+        self.assertEqual(self._billed(run), [115.00, 115.00, 317.98])
+
+    def test_interrupted_jobs_are_given_back_to_the_runner(self):
+        """A job started a minute ago whose transaction is gone (its worker was
+        killed: no advisory lock held) is requeued by the scheduler and by
+        Process again; one that has just started is left to its worker."""
+        run = self._fetched_run(email=False)
+        Jobs = self.env["queue.job"].sudo()
+        run.action_process()
+        jobs = Jobs.search([("graph_uuid", "=", run.job_graph_uuid)])
+        killed, starting = jobs.filtered(
+            lambda job: job.method_name == "_job_invoice_lines"
+        )
+        now = fields.Datetime.now()
+        killed.write({"state": "started", "date_started": now - timedelta(minutes=1)})
+        starting.write({"state": "started", "date_started": now})
+        self.env["billing.run"]._cron_requeue_interrupted_jobs()
+        self.assertEqual(killed.state, "pending", "given back to the job runner")
+        self.assertEqual(starting.state, "started")
+        self.assertIn("1 interrupted job(s) given back", run.message_ids[0].body)
+        # A job sent to a worker that never started it, 2 minutes ago.
+        killed.write({"state": "enqueued", "date_enqueued": now - timedelta(minutes=2)})
+        run.action_process()
+        self.assertEqual(killed.state, "pending")
+        self.assertEqual(Jobs.search_count([("model_name", "=", "billing.run")]), 3)
+        for record in jobs.sorted(lambda job: ORDER.index(job.method_name)):
             Job.load(self.env, record.uuid).perform()
         self.assertEqual(run.state, "done")
         self.assertEqual(self._billed(run), [115.00, 115.00, 317.98])

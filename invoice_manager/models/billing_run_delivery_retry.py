@@ -1,0 +1,128 @@
+# billing.run is split by concern, one file each, as Odoo splits its large models.
+# pylint: disable=consider-merging-classes-inherited
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+# Failures of Odoo's mail.mail worth trying again: the mail server could not be
+# reached (Odoo leaves the email's failure type empty then, and marks its
+# notifications "mail_smtp"); invalid or missing addresses are not.
+TRANSIENT_MAIL_FAILURES = (False, "mail_smtp")
+DEFAULT_DELIVERY_RETRIES = 5
+# The scheduler retries the emails of runs processed in the last days only.
+RETRY_WINDOW_DAYS = 7
+
+
+class BillingRun(models.Model):
+    """Emails that failed are sent again, never made again: the run's failed
+    ``mail.mail`` (invoice, PDF, recipients as Odoo made them) go back to
+    Odoo's mail queue, by hand or, when the mail server could not be reached,
+    by the scheduler."""
+
+    _inherit = "billing.run"
+
+    delivery_failed_count = fields.Integer(
+        string="Failed Deliveries", compute="_compute_delivery_failed_count"
+    )
+
+    def _compute_delivery_failed_count(self):
+        for run in self:
+            run.delivery_failed_count = len(
+                run.line_ids.filtered(lambda line: line.delivery_state == "failed")
+            )
+
+    def _get_delivery_retry_limit(self):
+        """How often the scheduler sends a line's failed emails again (system
+        parameter ``invoice_manager.delivery_retries``)."""
+        return int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("invoice_manager.delivery_retries", DEFAULT_DELIVERY_RETRIES)
+        )
+
+    def _get_failed_mails_domain(self, invoices, transient_only=False):
+        """The failed emails of ``invoices`` in Odoo's mail queue (hook)."""
+        domain = [
+            ("model", "=", "account.move"),
+            ("res_id", "in", invoices.ids),
+            ("state", "=", "exception"),
+        ]
+        if transient_only:
+            domain.append(("failure_type", "in", list(TRANSIENT_MAIL_FAILURES)))
+        return domain
+
+    def _retry_failed_deliveries(self, lines=None, transient_only=False):
+        """Hand the failed emails of ``lines`` (default: the runs' lines) back
+        to Odoo's mail queue (``mail.mail.mark_outgoing()``): the same emails,
+        with the same PDF, are sent again; no invoice, email or PDF is made
+        again. Returns the lines retried."""
+        lines = (self.line_ids if lines is None else lines).filtered(
+            lambda line: line.delivery_channel == "email" and line.invoice_ids
+        )
+        mails = self.env["mail.mail"].sudo()
+        if lines:
+            mails = mails.search(
+                self._get_failed_mails_domain(lines.invoice_ids, transient_only)
+            )
+        if not mails:
+            return lines.browse()
+        invoice_ids = set(mails.mapped("res_id"))
+        retried = lines.filtered(lambda line: invoice_ids & set(line.invoice_ids.ids))
+        mails.mark_outgoing()
+        for line in retried.sudo():
+            line.delivery_retry_count += 1
+        self.env.ref("mail.ir_cron_mail_scheduler_action")._trigger()
+        for run, run_lines in retried.grouped("run_id").items():
+            run.sudo().message_post(
+                body=self.env._(
+                    "%(count)s line(s): their failed emails were handed to the mail "
+                    "queue again (%(reasons)s).",
+                    count=len(run_lines),
+                    reasons="; ".join(
+                        sorted(
+                            set(
+                                mails.filtered(
+                                    lambda m, run_lines=run_lines: (
+                                        m.res_id in run_lines.invoice_ids.ids
+                                    )
+                                ).mapped("failure_reason")
+                            )
+                            - {False}
+                        )
+                    )
+                    or "-",
+                )
+            )
+        return retried
+
+    def action_retry_delivery(self):
+        """Retry Failed Emails: send the run's failed emails again."""
+        self.check_access("write")
+        retried = self._retry_failed_deliveries()
+        if not retried:
+            raise UserError(self.env._("No email of this run is in failure."))
+        return True
+
+    @api.model
+    def _get_delivery_retry_lines_domain(self):
+        """Lines whose failed emails the scheduler sends again (hook)."""
+        since = fields.Datetime.now() - timedelta(days=RETRY_WINDOW_DAYS)
+        return [
+            ("delivery_channel", "=", "email"),
+            ("process_date", ">=", since),
+            "|",
+            ("delivery_retry_count", "=", False),
+            ("delivery_retry_count", "<", self._get_delivery_retry_limit()),
+        ]
+
+    @api.model
+    def _cron_retry_failed_deliveries(self):
+        """Scheduler: the emails that failed because the mail server could not
+        be reached are handed to the mail queue again, a few times."""
+        lines = self.env["billing.run.line"].search(
+            self._get_delivery_retry_lines_domain()
+        )
+        for company, company_lines in lines.grouped("company_id").items():
+            runs = company_lines.run_id.with_company(company)
+            runs._retry_failed_deliveries(company_lines, transient_only=True)
