@@ -58,22 +58,22 @@ ADMIN_UID = 2
 os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
 
 
-class Sampler:
-    """Peak RSS of this process while a phase runs (sampled every 20 ms)."""
+class PeriodicSampler:
+    """Calls ``_sample()`` every ``interval`` seconds in a thread of its own
+    while the ``with`` block runs, and once on entering and leaving it."""
 
-    def __init__(self):
-        self.process = psutil.Process()
-        self.peak = 0
-        self._stop = threading.Event()
+    interval = 0.02
+
+    def _sample(self):
+        raise NotImplementedError
 
     def _run(self):
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.process.memory_info().rss)
-            time.sleep(0.02)
+        while not self._stop.wait(self.interval):
+            self._sample()
 
     def __enter__(self):
-        self.start_rss = self.process.memory_info().rss
-        self.peak = self.start_rss
+        self._stop = threading.Event()
+        self._sample()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
         return self
@@ -81,7 +81,22 @@ class Sampler:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
+        self._sample()
+
+
+class Sampler(PeriodicSampler):
+    """Peak RSS of this process while a phase runs (sampled every 20 ms)."""
+
+    def __init__(self):
+        self.process = psutil.Process()
+        self.start_rss = self.peak = self.process.memory_info().rss
+
+    def _sample(self):
         self.peak = max(self.peak, self.process.memory_info().rss)
+
+    def __enter__(self):
+        self.start_rss = self.peak = self.process.memory_info().rss
+        return super().__enter__()
 
 
 @contextmanager

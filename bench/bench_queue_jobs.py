@@ -40,7 +40,6 @@ import os
 import re
 import sys
 import tempfile
-import threading
 import time
 
 import psutil
@@ -64,14 +63,15 @@ def job_server(db, workers, logfile=None):
     )
 
 
-class TreeSampler:
+class TreeSampler(common.PeriodicSampler):
     """Peak resident memory of each process of the server listening on
     ``port`` (master, HTTP workers, job runner), sampled every 0.2 s."""
+
+    interval = 0.2
 
     def __init__(self, port):
         self.port = port
         self.peaks = {}
-        self._stop = threading.Event()
 
     def _processes(self):
         for conn in psutil.net_connections("tcp"):
@@ -80,24 +80,13 @@ class TreeSampler:
                 return [master, *master.children(recursive=True)]
         return []
 
-    def _run(self):
-        while not self._stop.is_set():
-            for process in self._processes():
-                try:
-                    rss = process.memory_info().rss
-                except psutil.Error:
-                    continue
-                self.peaks[process.pid] = max(self.peaks.get(process.pid, 0), rss)
-            time.sleep(0.2)
-
-    def __enter__(self):
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
+    def _sample(self):
+        for process in self._processes():
+            try:
+                rss = process.memory_info().rss
+            except psutil.Error:
+                continue
+            self.peaks[process.pid] = max(self.peaks.get(process.pid, 0), rss)
 
     def peak_mb(self):
         return max(self.peaks.values(), default=0) / 2**20
