@@ -53,7 +53,9 @@ def job_server(db, workers, logfile=None):
     """An Odoo server in prefork mode running queue_job's job runner, the
     channel ``root.billing`` with ``workers`` workers; with ``logfile``, its
     HTTP requests are logged there with their query counts."""
-    extra = ["--workers=4", "--load=base,web,queue_job"]
+    # Two HTTP workers more than job workers: wkhtmltopdf fetches the report's
+    # assets from the server while the jobs hold theirs.
+    extra = [f"--workers={max(4, workers + 2)}", "--load=base,web,queue_job"]
     if logfile:
         extra += [f"--logfile={logfile}", "--log-handler=werkzeug:INFO"]
     return common.http_server(
