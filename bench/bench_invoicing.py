@@ -89,7 +89,6 @@ class Sampler(PeriodicSampler):
 
     def __init__(self):
         self.process = psutil.Process()
-        self.start_rss = self.peak = self.process.memory_info().rss
 
     def _sample(self):
         self.peak = max(self.peak, self.process.memory_info().rss)

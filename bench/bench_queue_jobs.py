@@ -206,8 +206,7 @@ def main_scale(args):
             email_tag = common.build_sales(registry, n, f"scmail{n}x{stamp}")[1]
         warm = {
             w: common.build_sales(registry, 16, f"scwarm{w}w{n}x{stamp}")[1]
-            for w in [*job_tags, "mail"]
-            if "jobs" in modes or args.email
+            for w in [*job_tags, *(["mail"] if email_tag else [])]
         }
 
         base = None
