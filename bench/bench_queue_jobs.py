@@ -76,10 +76,20 @@ class TreeSampler(common.PeriodicSampler):
         self.peaks = {}
 
     def _processes(self):
-        for conn in psutil.net_connections("tcp"):
-            if conn.laddr and conn.laddr.port == self.port and conn.pid:
-                master = psutil.Process(conn.pid)
-                return [master, *master.children(recursive=True)]
+        # Prefork workers share the master's listening socket: the master is
+        # the one whose parent does not listen.
+        pids = {
+            conn.pid
+            for conn in psutil.net_connections("tcp")
+            if conn.laddr and conn.laddr.port == self.port and conn.pid
+        }
+        for pid in pids:
+            try:
+                master = psutil.Process(pid)
+                if master.ppid() not in pids:
+                    return [master, *master.children(recursive=True)]
+            except psutil.Error:
+                continue
         return []
 
     def _sample(self):
@@ -92,6 +102,15 @@ class TreeSampler(common.PeriodicSampler):
 
     def peak_mb(self):
         return max(self.peaks.values(), default=0) / 2**20
+
+    def describe(self, jobs_by_pid):
+        """Each process's peak, largest first, with the jobs it ran."""
+        parts = []
+        for pid, peak in sorted(self.peaks.items(), key=lambda item: -item[1]):
+            jobs = jobs_by_pid.get(pid)
+            what = f"{jobs} jobs" if jobs else "no job"
+            parts.append(f"{peak / 2**20:.0f} MB ({what})")
+        return ", ".join(parts)
 
 
 RUNJOB_LINE = re.compile(r"runjob\?db=\S+&job_uuid=([0-9a-f-]+) \S+\" 200 - (\d+) ")
@@ -140,7 +159,12 @@ def bench_jobs(registry, tag_name, timeout=900, action="email"):
                 result["invoices"] = len(run.line_ids.invoice_ids)
                 result["errors"] = run.error_count
                 result["jobs"] = run.job_count
-                result["uuids"] = set(run._get_graph_jobs().mapped("uuid"))
+                graph_jobs = run._get_graph_jobs()
+                result["uuids"] = set(graph_jobs.mapped("uuid"))
+                result["jobs_by_pid"] = {
+                    pid: len(jobs)
+                    for pid, jobs in graph_jobs.grouped("worker_pid").items()
+                }
                 result["blocks"] = common.seconds_per_block(run)
                 mails = run.env["mail.mail"].search(
                     [
@@ -189,7 +213,7 @@ def main_scale(args):
     modes = set(args.modes.split(","))
     print(f"{os.cpu_count()} cores, database {args.db}, jobs of {args.job_size} lines")
     print(SCALE_HEADER, flush=True)
-    rows, speedups, blocks = [], [], []
+    rows, speedups, blocks, processes = [], [], [], []
     for n in [int(size) for size in args.sizes.split(",") if size]:
         stamp = int(time.time())
         base_ids = cron_tag = None
@@ -273,6 +297,9 @@ def main_scale(args):
                 )
             )
             print(rows[-1], flush=True)
+            processes.append(
+                (n, label, sampler.describe(result.get("jobs_by_pid", {})))
+            )
             blocks.append((n, label, result["blocks"]))
             if action == "create_only":
                 seconds_by_workers[w] = result["seconds"]
@@ -299,6 +326,8 @@ def main_scale(args):
     print("\n".join(rows))
     print()
     print("\n".join(speedups))
+    for n, label, peaks in processes:
+        print(f"N={n:,}, {label}: peak memory of each server process: {peaks}")
     for n, label, seconds in blocks:
         if seconds:
             print(

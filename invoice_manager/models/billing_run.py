@@ -2,6 +2,7 @@ from collections import defaultdict
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.osv import expression
 from odoo.tools import format_amount
 
 from .billing_scenario import BILLING_ACTIONS, INVOICE_DATE_MODES
@@ -336,9 +337,32 @@ class BillingRun(models.Model):
 
     @api.depends("line_ids.invoice_ids")
     def _compute_invoice_ids(self):
+        """The lines' invoices, read in one query: a run of tens of thousands
+        of lines is not loaded to list them."""
+        ids = [run_id for run_id in self.ids if run_id]
+        invoice_ids = defaultdict(set)
+        if ids:
+            for run, invoice in self.env["billing.run.line"]._read_group(
+                [("run_id", "in", ids), ("invoice_ids", "!=", False)],
+                ["run_id", "invoice_ids"],
+            ):
+                invoice_ids[run.id].add(invoice.id)
+        Move = self.env["account.move"]
         for run in self:
-            run.invoice_ids = run.line_ids.invoice_ids
+            if run.id:
+                run.invoice_ids = Move.browse(sorted(invoice_ids[run.id]))
+            else:
+                run.invoice_ids = run.line_ids.invoice_ids
             run.invoice_count = len(run.invoice_ids)
+
+    def _search_lines(self, domain=None):
+        """The run's lines that match ``domain``, found by the database: the
+        processing of a run of tens of thousands of lines never loads them all
+        to pick a few (hook)."""
+        self.ensure_one()
+        return self.env["billing.run.line"].search(
+            expression.AND([[("run_id", "=", self.id)], domain or []])
+        )
 
     # ------------------------------------------------------------------
     # CRUD and rights
@@ -401,7 +425,9 @@ class BillingRun(models.Model):
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_invoiced(self):
-        if self.line_ids.invoice_ids:
+        if self.env["billing.run.line"].search_count(
+            [("run_id", "in", self.ids), ("invoice_ids", "!=", False)], limit=1
+        ):
             raise UserError(
                 self.env._(
                     "A billing run that made invoices is kept as their record: "

@@ -168,8 +168,8 @@ class BillingRun(models.Model):
     def _make_print_attachment(self):
         """One PDF of all the run's printed invoices, to print in one go."""
         self.ensure_one()
-        invoices = self.line_ids.filtered(
-            lambda line: line.delivery_channel == "print" and line.state == "processed"
+        invoices = self._search_lines(
+            [("delivery_channel", "=", "print"), ("state", "=", "processed")]
         ).invoice_ids
         pdfs = [
             invoice.invoice_pdf_report_id.raw
@@ -194,7 +194,7 @@ class BillingRun(models.Model):
         """The run's last line is done: make the print PDF, close the run, tell
         the user who processed it (chatter and a notification)."""
         self.ensure_one()
-        if self.line_ids.filtered(lambda line: line.delivery_channel == "print"):
+        if self._search_lines([("delivery_channel", "=", "print")]):
             self._make_print_attachment()
         self.sudo().state = "done"
         self.invalidate_recordset()
@@ -229,7 +229,7 @@ class BillingRun(models.Model):
         sales), and a to-do for each of them when there were errors."""
         self.ensure_one()
         managers = self._get_billing_managers()
-        errors = self.line_ids.filtered(lambda line: line.state == "error")
+        errors = self._search_lines([("state", "=", "error")])
         body = Markup("<p>%s</p>") % self.env._(
             "Scheduled billing run of %(scenario)s, %(date_from)s to %(date_to)s: "
             "%(summary)s",
@@ -280,13 +280,16 @@ class BillingRun(models.Model):
         )
 
     def _get_invoiced_by_currency(self):
-        totals = {}
-        for invoice in self.invoice_ids:
-            currency = invoice.currency_id
-            totals[currency] = (
-                totals.get(currency, 0.0) + invoice.amount_total_in_currency_signed
+        """What the run's invoices total per currency (credit notes negative),
+        summed by the database."""
+        self.ensure_one()
+        return dict(
+            self.env["account.move"]._read_group(
+                [("id", "in", self.invoice_ids.ids)],
+                ["currency_id"],
+                ["amount_total_in_currency_signed:sum"],
             )
-        return totals
+        )
 
     def action_print_invoices(self):
         self.ensure_one()

@@ -27,10 +27,18 @@ class BillingRun(models.Model):
     )
 
     def _compute_delivery_failed_count(self):
+        # Only emailed lines can fail; the others of a large run are not loaded.
+        emailed = self.env["billing.run.line"].search(
+            [
+                ("run_id", "in", self.ids),
+                ("delivery_channel", "=", "email"),
+                ("invoice_ids", "!=", False),
+            ]
+        )
+        failed = emailed.filtered(lambda line: line.delivery_state == "failed")
+        counts = {run: len(lines) for run, lines in failed.grouped("run_id").items()}
         for run in self:
-            run.delivery_failed_count = len(
-                run.line_ids.filtered(lambda line: line.delivery_state == "failed")
-            )
+            run.delivery_failed_count = counts.get(run, 0)
 
     def _get_delivery_retry_limit(self):
         """How often the scheduler sends a line's failed emails again (system
@@ -57,7 +65,15 @@ class BillingRun(models.Model):
         to Odoo's mail queue (``mail.mail.mark_outgoing()``): the same emails,
         with the same PDF, are sent again; no invoice, email or PDF is made
         again. Returns the lines retried."""
-        lines = (self.line_ids if lines is None else lines).filtered(
+        if lines is None:
+            lines = self.env["billing.run.line"].search(
+                [
+                    ("run_id", "in", self.ids),
+                    ("delivery_channel", "=", "email"),
+                    ("invoice_ids", "!=", False),
+                ]
+            )
+        lines = lines.filtered(
             lambda line: line.delivery_channel == "email" and line.invoice_ids
         )
         mails = self.env["mail.mail"].sudo()

@@ -103,9 +103,9 @@ class BillingRun(models.Model):
     def _prepare_processing(self):
         """Queue the run: its Error and Not Invoiced lines are tried again."""
         self.ensure_one()
-        self.line_ids.filtered(
-            lambda line: line.state in ("error", "skipped")
-        ).sudo().write({"state": "not_done", "error_message": False})
+        self._search_lines([("state", "in", ("error", "skipped"))]).sudo().write(
+            {"state": "not_done", "error_message": False}
+        )
         values = {"state": "processing"}
         if self.state != "processing":
             values.update(process_date=fields.Datetime.now(), process_uid=self.env.uid)
@@ -211,8 +211,12 @@ class BillingRun(models.Model):
             self.env.cr.commit()  # pylint: disable=invalid-commit
 
     def _get_pending_lines(self):
+        """The lines still to process, with what choosing their delivery reads
+        (not every field of every line: a run may have tens of thousands)."""
         self.ensure_one()
-        return self.line_ids.filtered(lambda line: line.state == "not_done")
+        lines = self._search_lines([("state", "=", "not_done")])
+        lines.fetch(["run_id", "state", "billing_action"])
+        return lines
 
     def _process_pending(self, deadline=None):
         """Process the run's pending lines chunk by chunk until none is left, or

@@ -4,6 +4,7 @@ from unittest.mock import patch
 from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
+from odoo.tools import html2plaintext
 
 from .common import InvoiceManagerCommon
 
@@ -183,6 +184,23 @@ class TestBillingRunBackground(InvoiceManagerCommon):
         self.assertEqual(line.invoice_ids.currency_id, eur)
         self.assertAlmostEqual(line.invoice_amount, 230.00, 2)
         self.assertAlmostEqual(line.invoice_ids.amount_total_signed, 115.00, 2)
+        # What the run invoiced, per currency, as its closing message says.
+        usd = self.env.company.currency_id
+        invoices = run.line_ids.invoice_ids
+        usd_total = sum(
+            invoices.filtered(lambda i: i.currency_id == usd).mapped("amount_total")
+        )
+        self.assertEqual(run.invoice_ids, invoices)
+        self.assertEqual(run.invoice_count, len(invoices))
+        totals = run._get_invoiced_by_currency()
+        self.assertEqual(set(totals), {eur, usd})
+        self.assertAlmostEqual(totals[eur], 230.00, 2)
+        self.assertAlmostEqual(totals[usd], usd_total, 2)
+        self.assertGreater(usd_total, 0)
+        self.assertIn(
+            f"{len(invoices)} invoices ({run._format_amounts(totals)})",
+            html2plaintext(run.message_ids[0].body),
+        )
 
 
 @tagged("post_install", "-at_install")

@@ -63,6 +63,8 @@ class TestBillingRunDeliveryRetry(InvoiceManagerCommon):
         self.assertEqual(other.state, "exception")
         self.assertEqual(gamma.delivery_state, "failed")
         self.assertEqual(gamma.delivery_retry_count, 0)
+        run.invalidate_recordset(["delivery_failed_count"])
+        self.assertEqual(run.delivery_failed_count, 1, "the rejected address only")
         self.assertEqual(run.invoice_ids, invoices, "no invoice made again")
         self.assertEqual(len(self._mail_of(beta)), 1, "no email made again")
         self.assertIn("handed to the mail queue again", run.message_ids[0].body)

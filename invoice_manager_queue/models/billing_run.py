@@ -294,8 +294,8 @@ class BillingRun(models.Model):
             run = self._get_job_run()
             if run.state != "processing":
                 return self.env._("Run %s is not processing: nothing done.", run.name)
-            lines = run.line_ids.browse(line_ids).filtered(
-                lambda line: line.state == "not_done"
+            lines = run._search_lines(
+                [("id", "in", line_ids), ("state", "=", "not_done")]
             )
             run._process_chunk(lines)
         return self.env._(
@@ -311,7 +311,7 @@ class BillingRun(models.Model):
             run = self._get_job_run()
             if run.state != "processing":
                 return self.env._("Run %s is not processing: nothing done.", run.name)
-            lines = run.line_ids.browse(line_ids)
+            lines = run._search_lines([("id", "in", line_ids)])
             run._deliver_lines(lines, run._send_lines_batched)
         return self.env._(
             "%(done)s of %(count)s lines delivered",
