@@ -194,8 +194,7 @@ class BillingRun(models.Model):
         """The run's last line is done: make the print PDF, close the run, tell
         the user who processed it (chatter and a notification)."""
         self.ensure_one()
-        if self._search_lines([("delivery_channel", "=", "print")]):
-            self._make_print_attachment()
+        self._make_print_attachment()
         self.sudo().state = "done"
         self.invalidate_recordset()
         summary = self._get_processing_summary()

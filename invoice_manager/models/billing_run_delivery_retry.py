@@ -26,16 +26,21 @@ class BillingRun(models.Model):
         string="Failed Deliveries", compute="_compute_delivery_failed_count"
     )
 
-    def _compute_delivery_failed_count(self):
-        # Only emailed lines can fail; the others of a large run are not loaded.
-        emailed = self.env["billing.run.line"].search(
+    def _get_emailed_lines(self):
+        """The runs' emailed lines with their invoices: only those can fail;
+        the other lines of a large run are not loaded."""
+        return self.env["billing.run.line"].search(
             [
                 ("run_id", "in", self.ids),
                 ("delivery_channel", "=", "email"),
                 ("invoice_ids", "!=", False),
             ]
         )
-        failed = emailed.filtered(lambda line: line.delivery_state == "failed")
+
+    def _compute_delivery_failed_count(self):
+        failed = self._get_emailed_lines().filtered(
+            lambda line: line.delivery_state == "failed"
+        )
         counts = {run: len(lines) for run, lines in failed.grouped("run_id").items()}
         for run in self:
             run.delivery_failed_count = counts.get(run, 0)
@@ -66,13 +71,7 @@ class BillingRun(models.Model):
         with the same PDF, are sent again; no invoice, email or PDF is made
         again. Returns the lines retried."""
         if lines is None:
-            lines = self.env["billing.run.line"].search(
-                [
-                    ("run_id", "in", self.ids),
-                    ("delivery_channel", "=", "email"),
-                    ("invoice_ids", "!=", False),
-                ]
-            )
+            lines = self._get_emailed_lines()
         lines = lines.filtered(
             lambda line: line.delivery_channel == "email" and line.invoice_ids
         )
