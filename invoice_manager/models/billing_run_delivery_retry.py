@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.osv import expression
 
 # Failures of Odoo's mail.mail worth trying again: the mail server could not be
 # reached (Odoo leaves the email's failure type empty then, and marks its
@@ -26,19 +27,51 @@ class BillingRun(models.Model):
         string="Failed Deliveries", compute="_compute_delivery_failed_count"
     )
 
-    def _get_emailed_lines(self):
+    def _get_emailed_lines(self, maybe_failed=False):
         """The runs' emailed lines with their invoices: only those can fail;
-        the other lines of a large run are not loaded."""
-        return self.env["billing.run.line"].search(
-            [
-                ("run_id", "in", self.ids),
-                ("delivery_channel", "=", "email"),
-                ("invoice_ids", "!=", False),
-            ]
-        )
+        the other lines of a large run are not loaded. With ``maybe_failed``,
+        only those whose delivery state can be Failed (a superset of them,
+        found by the database): a run of tens of thousands of emails sent
+        loads none of them to count its failures."""
+        domain = [
+            ("run_id", "in", self.ids),
+            ("delivery_channel", "=", "email"),
+            ("invoice_ids", "!=", False),
+        ]
+        if maybe_failed:
+            domain = expression.AND(
+                [
+                    domain,
+                    [("invoice_ids", "any", self._get_maybe_failed_invoices_domain())],
+                ]
+            )
+        return self.env["billing.run.line"].search(domain)
+
+    @api.model
+    def _get_maybe_failed_invoices_domain(self):
+        """Invoices whose email the delivery state may call Failed (hook): not
+        sent yet, or left with Odoo's sending data (an error of its sending
+        cron), or with a failed email in the mail queue."""
+        return [
+            "|",
+            "|",
+            ("is_move_sent", "=", False),
+            ("sending_data", "!=", False),
+            *self._get_failed_mail_invoices_domain(),
+        ]
+
+    @api.model
+    def _get_failed_mail_invoices_domain(self, transient_only=False):
+        """Invoices with a failed email in Odoo's mail queue, as a sub-query:
+        the invoices of a large run are never read to find them."""
+        Mail = self.env["mail.mail"].sudo()
+        mails = Mail._search(self._get_failed_mails_domain(None, transient_only))
+        # res_id is inherited from mail.message: joined by _field_to_sql.
+        res_id = Mail._field_to_sql(mails.table, "res_id", mails)
+        return [("id", "in", mails.subselect(res_id))]
 
     def _compute_delivery_failed_count(self):
-        failed = self._get_emailed_lines().filtered(
+        failed = self._get_emailed_lines(maybe_failed=True).filtered(
             lambda line: line.delivery_state == "failed"
         )
         counts = {run: len(lines) for run, lines in failed.grouped("run_id").items()}
@@ -55,12 +88,11 @@ class BillingRun(models.Model):
         )
 
     def _get_failed_mails_domain(self, invoices, transient_only=False):
-        """The failed emails of ``invoices`` in Odoo's mail queue (hook)."""
-        domain = [
-            ("model", "=", "account.move"),
-            ("res_id", "in", invoices.ids),
-            ("state", "=", "exception"),
-        ]
+        """The failed emails of ``invoices`` (None: of any invoice) in Odoo's
+        mail queue (hook)."""
+        domain = [("model", "=", "account.move"), ("state", "=", "exception")]
+        if invoices is not None:
+            domain.append(("res_id", "in", invoices.ids))
         if transient_only:
             domain.append(("failure_type", "in", list(TRANSIENT_MAIL_FAILURES)))
         return domain
@@ -71,7 +103,7 @@ class BillingRun(models.Model):
         with the same PDF, are sent again; no invoice, email or PDF is made
         again. Returns the lines retried."""
         if lines is None:
-            lines = self._get_emailed_lines()
+            lines = self._get_emailed_lines(maybe_failed=True)
         lines = lines.filtered(
             lambda line: line.delivery_channel == "email" and line.invoice_ids
         )
@@ -129,6 +161,12 @@ class BillingRun(models.Model):
             "|",
             ("delivery_retry_count", "=", False),
             ("delivery_retry_count", "<", self._get_delivery_retry_limit()),
+            # Only lines with an email to retry: not every line of the week.
+            (
+                "invoice_ids",
+                "any",
+                self._get_failed_mail_invoices_domain(transient_only=True),
+            ),
         ]
 
     @api.model

@@ -83,6 +83,39 @@ class TestBillingRunDeliveryRetry(InvoiceManagerCommon):
             self.env["billing.run"]._cron_retry_failed_deliveries()
         self.assertEqual(mail.state, "exception")
 
+    def test_failed_count_finds_each_kind_of_failure(self):
+        run = self._emailed_run()
+        beta = self._line_of(run, self.sale_beta)
+        gamma = self._line_of(run, self.sale_gamma)
+        self.assertTrue(all(run.invoice_ids.mapped("is_move_sent")))
+        self.assertEqual(run.delivery_failed_count, 0)
+        # Every email queued as it should be: no line is even read to count.
+        self.assertFalse(run._get_emailed_lines(maybe_failed=True))
+        # The mail server refused beta's email.
+        self._refused(self._mail_of(beta))
+        run.invalidate_recordset()
+        self.assertEqual(run.delivery_failed_count, 1)
+        # Gamma's invoice, sent before, was sent again by Odoo's sending cron,
+        # which failed and left its error in the sending data.
+        gamma.invoice_ids.sending_data = {"error": True}
+        gamma.invoice_ids.message_post(body="Unable to find Wkhtmltopdf")
+        run.invalidate_recordset()
+        gamma.invalidate_recordset()
+        self.assertEqual(gamma.delivery_state, "failed")
+        self.assertEqual(run.delivery_failed_count, 2)
+        # An email never made and not waiting for Odoo's sending cron.
+        gamma.invoice_ids.write({"sending_data": False, "is_move_sent": False})
+        self._mail_of(gamma).unlink()
+        run.invalidate_recordset()
+        gamma.invalidate_recordset()
+        self.assertEqual(gamma.delivery_state, "failed")
+        self.assertEqual(run.delivery_failed_count, 2)
+        # The same, as a Billing User sees it on the form.
+        user = new_test_user(
+            self.env, login="biller_count", groups="invoice_manager.group_billing_user"
+        )
+        self.assertEqual(run.with_user(user).delivery_failed_count, 2)
+
     def test_retry_button_sends_every_failed_email_of_the_run(self):
         run = self._emailed_run()
         beta = self._line_of(run, self.sale_beta)
