@@ -122,6 +122,10 @@ class OdooDatabase:
         body = (
             "with registry.cursor() as cr:\n    env = env_of(cr)\n"
             + "".join(f"    {line}\n" for line in setup.strip().splitlines())
+            # The parameters are cached by the running servers' workers: tell
+            # them, as Odoo does after an RPC call (else a worker that cached an
+            # earlier test's job size keeps it).
+            + "registry.signal_changes()\n"
             + "report(ok=True)\n"
         )
         self.run(body)
