@@ -27,24 +27,18 @@ class BillingRun(models.Model):
         string="Failed Deliveries", compute="_compute_delivery_failed_count"
     )
 
-    def _get_emailed_lines(self, maybe_failed=False):
-        """The runs' emailed lines with their invoices: only those can fail;
-        the other lines of a large run are not loaded. With ``maybe_failed``,
-        only those whose delivery state can be Failed (a superset of them,
-        found by the database): a run of tens of thousands of emails sent
-        loads none of them to count its failures."""
+    def _get_emailed_lines(self, invoices_domain=None):
+        """The runs' emailed lines with their invoices (only those can fail),
+        and with ``invoices_domain``, only those with such an invoice, found by
+        the database: a run of tens of thousands of emails sent loads none of
+        its lines to count or retry its failures."""
         domain = [
             ("run_id", "in", self.ids),
             ("delivery_channel", "=", "email"),
             ("invoice_ids", "!=", False),
         ]
-        if maybe_failed:
-            domain = expression.AND(
-                [
-                    domain,
-                    [("invoice_ids", "any", self._get_maybe_failed_invoices_domain())],
-                ]
-            )
+        if invoices_domain:
+            domain = expression.AND([domain, [("invoice_ids", "any", invoices_domain)]])
         return self.env["billing.run.line"].search(domain)
 
     @api.model
@@ -71,9 +65,8 @@ class BillingRun(models.Model):
         return [("id", "in", mails.subselect(res_id))]
 
     def _compute_delivery_failed_count(self):
-        failed = self._get_emailed_lines(maybe_failed=True).filtered(
-            lambda line: line.delivery_state == "failed"
-        )
+        maybe_failed = self._get_emailed_lines(self._get_maybe_failed_invoices_domain())
+        failed = maybe_failed.filtered(lambda line: line.delivery_state == "failed")
         counts = {run: len(lines) for run, lines in failed.grouped("run_id").items()}
         for run in self:
             run.delivery_failed_count = counts.get(run, 0)
@@ -103,7 +96,7 @@ class BillingRun(models.Model):
         with the same PDF, are sent again; no invoice, email or PDF is made
         again. Returns the lines retried."""
         if lines is None:
-            lines = self._get_emailed_lines(maybe_failed=True)
+            lines = self._get_emailed_lines(self._get_failed_mail_invoices_domain())
         lines = lines.filtered(
             lambda line: line.delivery_channel == "email" and line.invoice_ids
         )

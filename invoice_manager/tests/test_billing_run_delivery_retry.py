@@ -90,7 +90,9 @@ class TestBillingRunDeliveryRetry(InvoiceManagerCommon):
         self.assertTrue(all(run.invoice_ids.mapped("is_move_sent")))
         self.assertEqual(run.delivery_failed_count, 0)
         # Every email queued as it should be: no line is even read to count.
-        self.assertFalse(run._get_emailed_lines(maybe_failed=True))
+        self.assertFalse(
+            run._get_emailed_lines(run._get_maybe_failed_invoices_domain())
+        )
         # The mail server refused beta's email.
         self._refused(self._mail_of(beta))
         run.invalidate_recordset()
