@@ -16,20 +16,22 @@ For each size N it builds 3 x N confirmed sales of the same shape (two lines,
 Then the product document's example: 30 sales invoiced and emailed with their
 PDF (rendered by wkhtmltopdf, through a real Odoo HTTP server for the report's
 CSS), against Odoo's own synchronous batch send of 30 invoices, both after one
-warm-up send of 2 invoices (templates compiled, as on a running server).
+warm-up send of 2 invoices each (templates compiled, as on a running server).
 
 Before measuring, the sales journal gets 500 posted invoices of history (a
-journal in use), and every phase starts after an ``ANALYZE``, as autovacuum
-would have done: with fresh statistics PostgreSQL plans Odoo's invoice
-numbering query in 0.3 ms, without them it scans the whole journal (20 ms per
-invoice at 18,000 invoices).
+journal in use), and every phase starts after a ``VACUUM ANALYZE``, as
+autovacuum would have done: with fresh statistics PostgreSQL plans Odoo's
+invoice numbering query in 0.3 ms, without them it scans the whole journal (20
+ms per invoice at 18,000 invoices).
 
 Usage (from the repository root, after scripts/setup.sh):
 
     $VENV/bin/python bench/bench_invoicing.py --sizes 100,1000,10000
 
 Figures: wall seconds, milliseconds and SQL queries per invoice, and the peak
-resident memory of the process during the phase (above its level at start).
+resident memory of the process during the phase (above its level at start);
+for the example, the CPU time every process of the machine used during each
+side.
 """
 
 import argparse
@@ -98,24 +100,38 @@ class Sampler(PeriodicSampler):
         return super().__enter__()
 
 
+def busy_core_seconds():
+    """CPU time used so far by every process of the machine (this one, the
+    wkhtmltopdf it starts, the Odoo server, PostgreSQL), from /proc/stat."""
+    with open("/proc/stat") as stat:
+        user, nice, system, __, ___, irq, softirq = map(
+            int, stat.readline().split()[1:8]
+        )
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
 def measure(result):
     queries = sql_db.sql_counter
     with Sampler() as sampler:
+        cpu = busy_core_seconds()
         start = time.perf_counter()
         yield
         result["seconds"] = time.perf_counter() - start
+        result["core_seconds"] = busy_core_seconds() - cpu
     result["queries"] = sql_db.sql_counter - queries
     result["peak_mb"] = (sampler.peak - sampler.start_rss) / 2**20
 
 
 def analyze(cr):
-    """Refresh the planner's statistics before a phase, as autovacuum does on a
-    default PostgreSQL (off on some CI machines: without it, Odoo's invoice
-    numbering query is planned for an empty table and slows down as invoices
-    pile up, whoever creates them)."""
-    cr.execute("ANALYZE")
+    """Vacuum and refresh the planner's statistics before a phase, as autovacuum
+    does on a default PostgreSQL (off on some CI machines). Without statistics,
+    Odoo's invoice numbering query is planned for an empty table and slows down
+    as invoices pile up, whoever creates them; without vacuum, every bench run
+    on the same database leaves the invoices it wrote as dead rows (7 dead rows
+    per live invoice after a few runs), which later phases read through."""
     cr.commit()
+    subprocess.run(["psql", "-d", cr.dbname, "-qc", "VACUUM ANALYZE"], check=True)
 
 
 def env_for(cr):
@@ -403,6 +419,7 @@ def bench_email_example(registry, db, count=30):
     """The product document's example: 30 sales invoiced and emailed with PDFs."""
     results = {}
     warm_ids, __ = build_sales(registry, 2, f"pdfwarm{int(time.time())}")
+    ___, warm_tag = build_sales(registry, 2, f"pdfwarmrun{int(time.time())}")
     base_ids, __ = build_sales(registry, count, f"pdfbase{int(time.time())}")
     ___, create_tag = build_sales(registry, count, f"pdfcreate{int(time.time())}")
     ___, email_tag = build_sales(registry, count, f"pdfemail{int(time.time())}")
@@ -416,8 +433,11 @@ def bench_email_example(registry, db, count=30):
             )
             cr.commit()
         # Warm-up, as on a server that has sent an invoice before: the report
-        # and mail templates are compiled once per process, for both sides.
+        # and mail templates are compiled once per process and context, for
+        # both sides (Odoo's send runs in the user's context, a run in the
+        # scheduler's, each compiles them once).
         odoo_invoice(registry, warm_ids, send=True)
+        bench_run(registry, warm_tag, "email")
         results["baseline"] = odoo_invoice(registry, base_ids, {}, send=True)
         __, results["create_only"] = bench_run(registry, create_tag, "create_only")
         __, results["email"] = bench_run(registry, email_tag, "email")
@@ -533,6 +553,17 @@ def main():
             "of",
             n,
         )
+        cores = os.cpu_count()
+        for label, result in (
+            ("Odoo's side", results["baseline"]),
+            ("the run", results["email"]),
+        ):
+            print(
+                f"  CPU time of all processes during {label}: "
+                f"{result['core_seconds']:.2f} core-seconds, "
+                f"{result['core_seconds'] / (cores * result['seconds']):.0%} of "
+                f"the {cores} cores over its {result['seconds']:.2f} s"
+            )
 
 
 if __name__ == "__main__":
