@@ -123,7 +123,7 @@ def measure(result):
     result["peak_mb"] = (sampler.peak - sampler.start_rss) / 2**20
 
 
-def analyze(cr):
+def vacuum_analyze(cr):
     """Vacuum and refresh the planner's statistics before a phase, as autovacuum
     does on a default PostgreSQL (off on some CI machines). Without statistics,
     Odoo's invoice numbering query is planned for an empty table and slows down
@@ -273,7 +273,7 @@ def odoo_invoice(registry, order_ids, result=None, send=False, **values):
             .with_context(mail_notify_force_send=False)
         )
         if result is not None:
-            analyze(cr)
+            vacuum_analyze(cr)
         with measure(result) if result is not None else nullcontext():
             invoices = orders._create_invoices()
             if values:
@@ -336,7 +336,7 @@ def bench_run(registry, tag_name, action):
         env = env_for(cr)
         run = new_run(env, tag_name, action)
         cron_id = env.ref("invoice_manager.ir_cron_billing_run_process").id
-        analyze(cr)
+        vacuum_analyze(cr)
         with measure(fetch):
             run.action_fetch()
             cr.commit()

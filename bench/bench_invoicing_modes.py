@@ -131,7 +131,7 @@ def bench_modes_run(registry, tag_name):
             }
         )
         cron_id = env.ref("invoice_manager.ir_cron_billing_run_process").id
-        common.analyze(cr)
+        common.vacuum_analyze(cr)
         with common.measure(fetch):
             run.action_fetch()
             cr.commit()

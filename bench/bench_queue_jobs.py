@@ -145,7 +145,7 @@ def bench_jobs(registry, tag_name, timeout=900, action="email"):
     with registry.cursor() as cr:
         # Fresh planner statistics, as bench_run() has: without autovacuum,
         # Odoo's invoice numbering query slows down as invoices pile up.
-        common.analyze(cr)
+        common.vacuum_analyze(cr)
         env = common.env_for(cr)
         run = common.new_run(env, tag_name, action)
         run.action_fetch()

@@ -59,7 +59,9 @@ class BillingRun(models.Model):
         """Invoices with a failed email in Odoo's mail queue, as a sub-query:
         the invoices of a large run are never read to find them."""
         Mail = self.env["mail.mail"].sudo()
-        mails = Mail._search(self._get_failed_mails_domain(None, transient_only))
+        mails = Mail._search(
+            self._get_failed_mails_domain(transient_only=transient_only)
+        )
         # res_id is inherited from mail.message: joined by _field_to_sql.
         res_id = Mail._field_to_sql(mails.table, "res_id", mails)
         return [("id", "in", mails.subselect(res_id))]
@@ -80,7 +82,7 @@ class BillingRun(models.Model):
             .get_param("invoice_manager.delivery_retries", DEFAULT_DELIVERY_RETRIES)
         )
 
-    def _get_failed_mails_domain(self, invoices, transient_only=False):
+    def _get_failed_mails_domain(self, invoices=None, transient_only=False):
         """The failed emails of ``invoices`` (None: of any invoice) in Odoo's
         mail queue (hook)."""
         domain = [("model", "=", "account.move"), ("state", "=", "exception")]
