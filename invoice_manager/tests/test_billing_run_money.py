@@ -2,7 +2,7 @@ from datetime import date
 
 from odoo import Command
 from odoo.exceptions import AccessError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import Form, new_test_user, tagged
 
 from .common import InvoiceManagerCommon
 
@@ -281,6 +281,100 @@ class TestBillingRunMoney(InvoiceManagerCommon):
         self._assert_nothing_to_bill()
         self.assertEqual(self._hours_line(order).qty_invoiced, 10.0)
         self.assertAlmostEqual(self._net_billed(), 1150.00 - 57.50, places=2)
+
+    # ------------------------------------------------------------------
+    # Credit notes that Odoo billed again
+    #
+    # A sale of 25 hours, 12 delivered and billed by a run (1,200.00 untaxed,
+    # 1,380.00 with tax), then the other 13 delivered: whatever Odoo's own
+    # buttons did in between, the customer ends up billed for the 25 hours
+    # (2,875.00) less only what a credit note gave away and nobody billed again.
+    # ------------------------------------------------------------------
+
+    def _sale_of_25(self):
+        order = self._create_sale(
+            self.customer, date(2026, 10, 5), [(self.product_hours, 25.0, 100.0)]
+        )
+        self._deliver(order, 12.0)
+        return order, self._bill(untaxed=1200.00, total=1380.00)
+
+    def _reverse(self, invoice, create_invoice=False, quantity=None):
+        """Odoo's reversal wizard on ``invoice`` as the accountant: 'Reverse'
+        (a credit note, of ``quantity`` hours when given) or 'Reverse and
+        Create Invoice' (the credit note, and a new invoice copied from
+        ``invoice`` on the same sale lines); what it made is posted."""
+        reversal = (
+            self.env["account.move.reversal"]
+            .with_user(self.accountant)
+            .with_context(active_model="account.move", active_ids=invoice.ids)
+            .create({"journal_id": invoice.journal_id.id, "reason": "Address"})
+        )
+        if create_invoice:
+            action = reversal.modify_moves()
+            new_invoice = self.env["account.move"].browse(action["res_id"])
+            self.assertEqual(new_invoice.move_type, "out_invoice")
+            new_invoice.with_user(self.accountant).action_post()
+            return new_invoice
+        credit = self.env["account.move"].browse(reversal.refund_moves()["res_id"])
+        if quantity is not None:
+            with Form(credit.with_user(self.accountant)) as form:
+                with form.invoice_line_ids.edit(0) as line:
+                    line.quantity = quantity
+        credit.with_user(self.accountant).action_post()
+        return credit
+
+    def _bill_the_other_13(self, order, untaxed=1300.00, total=1495.00):
+        self._deliver(order, 25.0)
+        line = self._hours_line(order)
+        self.assertEqual(line.billing_qty_to_invoice, untaxed / 100.0)
+        invoice = self._bill(untaxed=untaxed, total=total)
+        self.assertEqual(invoice.invoice_line_ids.quantity, untaxed / 100.0)
+        self._assert_nothing_to_bill()
+        return invoice
+
+    def test_reverse_and_create_invoice_does_not_lower_later_runs(self):
+        order, invoice = self._sale_of_25()
+        new_invoice = self._reverse(invoice, create_invoice=True)
+        self.assertFalse(invoice.reversal_move_ids.billing_rebill_credited_qty)
+        self.assertAlmostEqual(new_invoice.amount_total, 1380.00, places=2)
+        self.assertAlmostEqual(self._net_billed(), 1380.00, places=2)
+        line = self._hours_line(order)
+        self.assertEqual(line.qty_invoiced, 12.0)
+        self.assertEqual(line.billing_qty_to_invoice, 0.0)
+        self._assert_nothing_to_bill()
+        # The other 13 delivered: Odoo says 13 to invoice, and so does the run.
+        self._bill_the_other_13(order)
+        self.assertAlmostEqual(self._net_billed(), 2875.00, places=2)
+        self.assertEqual(line.qty_invoiced, 25.0)
+        self.assertEqual(order.invoice_status, "invoiced")
+
+    def test_credit_note_invoiced_again_from_the_sale_is_not_deducted_again(self):
+        order, invoice = self._sale_of_25()
+        self._reverse(invoice)
+        self._assert_nothing_to_bill()
+        # The accountant bills the credited hours again with Odoo's own button.
+        again = self._down_payment(order, advance_payment_method="delivered")
+        self.assertAlmostEqual(again.amount_total, 1380.00, places=2)
+        self.assertFalse(again.billing_run_id)
+        self._bill_the_other_13(order)
+        self.assertAlmostEqual(self._net_billed(), 2875.00, places=2)
+
+    def test_goodwill_credit_stays_settled_through_a_reverse_and_create(self):
+        order, invoice = self._sale_of_25()
+        # 2 hours given away, then the invoice reissued to another address.
+        self._reverse(invoice, quantity=2.0)
+        self.assertAlmostEqual(self._net_billed(), 1380.00 - 230.00, places=2)
+        self._reverse(invoice, create_invoice=True)
+        self.assertAlmostEqual(self._net_billed(), 1380.00 - 230.00, places=2)
+        line = self._hours_line(order)
+        self.assertEqual(line.qty_invoiced, 10.0)
+        self._assert_nothing_to_bill()
+        # Odoo would bill 15 (the 2 given away again); the run bills the 13.
+        self._deliver(order, 25.0)
+        self.assertEqual(line.qty_to_invoice, 15.0)
+        self._bill_the_other_13(order)
+        self.assertAlmostEqual(self._net_billed(), 2875.00 - 230.00, places=2)
+        self.assertEqual(line.qty_invoiced, 23.0)
 
     # ------------------------------------------------------------------
     # Invoices cancelled or reset to draft

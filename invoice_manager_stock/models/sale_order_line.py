@@ -12,3 +12,22 @@ class SaleOrderLine(models.Model):
             self.product_id.invoice_policy == "delivery"
             and self.qty_delivered_method == "stock_move"
         )
+
+    def _get_billing_qty_returned(self):
+        """The returns Odoo deducts from 'Delivered': done incoming moves of the
+        line (``_get_outgoing_incoming_moves``), in the line's unit."""
+        returned = super()._get_billing_qty_returned()
+        for line in self.filtered(
+            lambda line: line.qty_delivered_method == "stock_move"
+        ):
+            __, incoming = line._get_outgoing_incoming_moves()
+            qty = sum(
+                move.product_uom._compute_quantity(
+                    move.quantity, line.product_uom, rounding_method="HALF-UP"
+                )
+                for move in incoming
+                if move.state == "done"
+            )
+            if qty:
+                returned[line.id] = returned.get(line.id, 0.0) + qty
+        return returned

@@ -1,2 +1,3 @@
 from . import test_invoicing_modes
 from . import test_invoicing_modes_tour
+from . import test_credited_returns

@@ -8,8 +8,7 @@ from odoo.tests import Form, tagged
 from odoo.addons.invoice_manager.tests.common import InvoiceManagerCommon
 
 
-@tagged("post_install", "-at_install")
-class TestInvoicingModes(InvoiceManagerCommon):
+class InvoicingModesCommon(InvoiceManagerCommon):
     """Customers' invoicing modes on real deliveries (``stock.picking`` validated,
     dates frozen): what each invoice bills, to the cent.
 
@@ -99,6 +98,11 @@ class TestInvoicingModes(InvoiceManagerCommon):
                 lambda line: line.product_id == self.product_pallet
             ).mapped("quantity")
         )
+
+
+@tagged("post_install", "-at_install")
+class TestInvoicingModes(InvoicingModesCommon):
+    """Each invoicing mode, head offices and the accountant's moves around them."""
 
     # ------------------------------------------------------------------
     # Per shipment
