@@ -14,7 +14,7 @@ from odoo.service.model import (
     MAX_TRIES_ON_CONCURRENCY_FAILURE,
     PG_CONCURRENCY_EXCEPTIONS_TO_RETRY,
 )
-from odoo.tools import SQL, config, split_every
+from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
 
@@ -29,15 +29,6 @@ def is_connection_lost(error):
         return False
     code = error.pgcode
     return code is None or code.startswith(("08", "57P"))
-
-
-# Odoo's scheduler calls a batched job up to this many times in one tick
-# (odoo.addons.base.models.ir_cron.MAX_BATCH_PER_CRON_JOB), all within the
-# cron's time limit.
-CRON_BATCHES_PER_TICK = 10
-# Processing time of one scheduler call when no time limit applies (threaded
-# server, or a limit of 0).
-DEFAULT_CRON_BATCH_SECONDS = 60
 
 
 class BillingRun(models.Model):
@@ -106,7 +97,7 @@ class BillingRun(models.Model):
         self._search_lines([("state", "in", ("error", "skipped"))]).sudo().write(
             {"state": "not_done", "error_message": False}
         )
-        values = {"state": "processing"}
+        values = {"state": "processing", "process_stop_message": False}
         if self.state != "processing":
             values.update(process_date=fields.Datetime.now(), process_uid=self.env.uid)
         self.sudo().write(values)
@@ -132,45 +123,41 @@ class BillingRun(models.Model):
         runs = self.search(self._get_cron_runs_domain(), order="id")
         if not runs:
             return
-        deadline = time.monotonic() + self._get_cron_batch_seconds()
+        try:
+            self._process_runs_in_time(runs)
+        finally:
+            self._end_cron_call()
+
+    @api.model
+    def _process_runs_in_time(self, runs):
+        seconds = self._get_cron_call_seconds(self._get_cron_batch_seconds())
+        deadline = time.monotonic() + seconds
         done_before = sum(runs.mapped("line_count")) - sum(
             runs.mapped("not_done_count")
         )
-        for run in runs:
+        for run in runs if seconds else ():
             run._get_processing_env_run()._process_pending(deadline=deadline)
             if time.monotonic() >= deadline:
                 break
         runs.invalidate_recordset()
         runs = runs.exists()
-        remaining = sum(runs.mapped("not_done_count"))
-        done = sum(runs.mapped("line_count")) - remaining - done_before
+        # A run stopped on the time limit is no longer the scheduler's.
+        remaining = sum(
+            runs.filtered(lambda run: run.state == "processing").mapped(
+                "not_done_count"
+            )
+        )
+        done = (
+            sum(runs.mapped("line_count"))
+            - sum(runs.mapped("not_done_count"))
+            - done_before
+        )
         self.env["ir.cron"]._notify_progress(done=max(done, 0), remaining=remaining)
         if remaining:
             # Odoo calls again within this tick; past its last call, a prefork
             # cron worker would sleep up to a minute before the next tick
             # unless a trigger wakes it.
             self.env.ref("invoice_manager.ir_cron_billing_run_process")._trigger()
-
-    @api.model
-    def _get_cron_batch_seconds(self):
-        """How long one scheduler call processes: in prefork mode, a tick's
-        ``CRON_BATCHES_PER_TICK`` calls must fit within the cron time limit
-        (``--limit-time-real-cron``, else ``--limit-time-real``)."""
-        configured = (
-            self.env["ir.config_parameter"]
-            .sudo()
-            .get_param("invoice_manager.cron_batch_seconds")
-        )
-        if configured:
-            return float(configured)
-        limit = 0
-        if config["workers"]:
-            limit = config["limit_time_real_cron"]
-            if limit is None or limit < 0:
-                limit = config["limit_time_real"]
-        if limit and limit > 0:
-            return max(limit * 0.8 / CRON_BATCHES_PER_TICK, 1.0)
-        return DEFAULT_CRON_BATCH_SECONDS
 
     # ------------------------------------------------------------------
     # Batches and chunks
@@ -222,8 +209,13 @@ class BillingRun(models.Model):
         """Process the run's pending lines chunk by chunk until none is left, or
         ``deadline`` (``time.monotonic()``) passed; finish the run when none is
         left. Each chunk is committed; while the next chunk is invoiced, the
-        PDFs of the previous one are rendered and sent by worker transactions."""
+        PDFs of the previous one are rendered and sent by worker transactions.
+        With a deadline (the scheduler), chunks are sized to end before it and
+        a chunk killed on the worker's time limit makes the next ones smaller
+        (``billing_run_time_limit.py``)."""
         self.ensure_one()
+        if deadline is not None and not self._check_killed_chunk():
+            return
         lines = self._get_pending_lines()
         email_lines = lines.filtered(
             lambda line: line._get_delivery_action() == "email"
@@ -233,13 +225,14 @@ class BillingRun(models.Model):
         )
         queue_email = len(email_lines) > self._get_sync_delivery_limit()
         rendered = print_lines if queue_email else print_lines | email_lines
-        chunk_size = self._get_chunk_size(len(rendered))
         with self._delivery_pool() as deliver:
-            for chunk in split_every(chunk_size, lines.ids, lines.browse):
-                self._process_chunk(chunk)
-                self._deliver_lines(chunk, deliver, queue_email)
-                if deadline is not None and time.monotonic() >= deadline:
-                    break
+            self._invoice_pending_in_time(
+                lines,
+                deadline,
+                deliver,
+                queue_email,
+                self._get_chunk_size(len(rendered)),
+            )
         self.invalidate_recordset()
         if not self._get_pending_lines():
             self._finish_processing()
