@@ -6,7 +6,7 @@ from datetime import datetime, time
 import pytz
 from dateutil.relativedelta import relativedelta
 
-from odoo import Command, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 from odoo.osv import expression
 from odoo.tools.safe_eval import safe_eval
@@ -16,6 +16,14 @@ class BillingRun(models.Model):
     """Fetching: the run's rules as domains, and the lines they select."""
 
     _inherit = "billing.run"
+
+    overlapping_run_ids = fields.Many2many(
+        "billing.run",
+        string="Open Runs over the Same Sales",
+        compute="_compute_overlapping_run_ids",
+        help="Other runs of this scenario, over an overlapping period and not "
+        "processed yet, whose lines still to bill hold some of these sales.",
+    )
 
     def _get_period_domain(self):
         self.ensure_one()
@@ -168,10 +176,56 @@ class BillingRun(models.Model):
         return vals_list
 
     def action_apply_billing_action(self):
-        """Set the run's billing action on every line still to process."""
+        """Set the run's billing action on every line it will process (still to
+        process, or in error or not invoiced after Reopen)."""
         self._check_editable()
         for run in self:
-            run.line_ids.filtered(lambda line: line.state == "not_done").write(
+            run.line_ids.filtered(lambda line: line._is_action_editable()).write(
                 {"billing_action": run.billing_action}
             )
         return True
+
+    @api.depends("line_ids.sale_order_ids", "scenario_id", "date_from", "date_to")
+    def _compute_overlapping_run_ids(self):
+        """Other open runs of the same scenario and an overlapping period that
+        hold some of this run's sales on lines still to process: processing
+        both would leave one of them with lines invoiced elsewhere."""
+        Line = self.env["billing.run.line"]
+        for run in self:
+            orders = run.line_ids.sale_order_ids
+            if not orders or not run.date_from or not run.date_to:
+                run.overlapping_run_ids = False
+                continue
+            lines = Line.search(
+                run._get_overlapping_lines_domain(orders), order="run_id"
+            )
+            run.overlapping_run_ids = lines.run_id
+
+    def _get_overlapping_lines_domain(self, orders):
+        self.ensure_one()
+        return [
+            ("run_id", "!=", self.id),
+            ("run_id.scenario_id", "=", self.scenario_id.id),
+            ("run_id.state", "in", ("ready", "processing")),
+            ("run_id.date_from", "<=", self.date_to),
+            ("run_id.date_to", ">=", self.date_from),
+            ("state", "in", ("not_done", "error", "skipped")),
+            ("invoice_ids", "=", False),
+            ("sale_order_ids", "in", orders.ids),
+        ]
+
+    def action_open_overlapping_runs(self):
+        self.ensure_one()
+        runs = self.overlapping_run_ids
+        action = {
+            "type": "ir.actions.act_window",
+            "res_model": "billing.run",
+            "name": self.env._("Open Runs over the Same Sales"),
+        }
+        if len(runs) == 1:
+            return {**action, "view_mode": "form", "res_id": runs.id}
+        return {
+            **action,
+            "view_mode": "list,form",
+            "domain": [("id", "in", runs.ids)],
+        }

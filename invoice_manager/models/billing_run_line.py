@@ -262,20 +262,27 @@ class BillingRunLine(models.Model):
                         fields=", ".join(sorted(forbidden)),
                     )
                 )
-            if self.filtered(
-                lambda line: (
-                    line.state != "not_done"
-                    or line.invoice_ids
-                    or line.run_id.state != "ready"
-                )
-            ):
+            if self.filtered(lambda line: not line._is_action_editable()):
                 raise ValidationError(
                     self.env._(
-                        "Only the billing action of a line still to process, in a "
-                        "run at the billing rules step, can change."
+                        "Only the billing action of a line without invoice (still "
+                        "to process, in error or not invoiced), in a run at the "
+                        "billing rules step, can change."
                     )
                 )
         return super().write(vals)
+
+    def _is_action_editable(self):
+        """Whether a user may change the line's billing action: it has no
+        invoice, is still to process or will be tried again at the next Process
+        (Error, Not Invoiced), and its run is at the billing rules step (a
+        processed run reopened, too)."""
+        self.ensure_one()
+        return (
+            self.state in ("not_done", "error", "skipped")
+            and not self.invoice_ids
+            and self.run_id.state == "ready"
+        )
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_processed(self):
@@ -299,13 +306,32 @@ class BillingRunLine(models.Model):
         """Turn to Error the lines that cannot succeed (writes their state);
         return the others."""
         no_account = self._get_products_without_income_account()
-        failing = self.browse()
+        blocked = {}
         for line in self:
             message = line._get_blocking_issue(no_account)
             if message:
-                line._set_error(message)
-                failing |= line
+                blocked[line.id] = message
+        if not blocked:
+            return self
+        failing = self.browse(list(blocked))
+        # Sales invoiced in the meantime are said so before any other issue:
+        # fixing an email address would not bill them again.
+        elsewhere = failing._get_lines_with_nothing_left_to_bill()
+        elsewhere._set_invoiced_elsewhere()
+        for line in failing - elsewhere:
+            line._set_error(blocked[line.id])
         return self - failing
+
+    def _get_lines_with_nothing_left_to_bill(self):
+        """Those of the lines without invoice whose sales have nothing left that
+        a billing run would bill."""
+        lines = self.filtered(lambda line: not line.invoice_ids)
+        if not lines:
+            return lines
+        billable = lines.sale_order_ids._get_billing_amounts()
+        return lines.filtered(
+            lambda line: not any(order.id in billable for order in line.sale_order_ids)
+        )
 
     def _get_delivery_action(self):
         """What processing does with the line's invoices once made: its billing

@@ -12,3 +12,4 @@ from . import test_billing_scheduled
 from . import test_billing_cycles
 from . import test_billing_run_delivery_retry
 from . import test_billing_run_time_limit
+from . import test_billing_run_reopen

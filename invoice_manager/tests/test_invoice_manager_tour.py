@@ -1,3 +1,5 @@
+from datetime import date
+
 from dateutil.relativedelta import relativedelta
 
 from odoo import fields
@@ -43,3 +45,49 @@ class TestInvoiceManagerTour(SchedulerWakeMixin, InvoiceManagerCommon, HttpCase)
         for sale in sales:
             self.assertEqual(sale.invoice_status, "invoiced")
             self.assertAlmostEqual(sale.invoice_ids.amount_total, 115.00, places=2)
+
+
+@tagged("post_install", "-at_install")
+class TestBillingRunReopenTour(SchedulerWakeMixin, InvoiceManagerCommon, HttpCase):
+    """In the browser: a line in error fixed after Reopen, and a second run over
+    the same sales warned about the first."""
+
+    def setUp(self):
+        super().setUp()
+        # One request first: Python 3.11.7's ast module can fail on a fresh
+        # server's concurrent first requests (a CPython bug).
+        self.url_open("/web/login")
+
+    def test_error_line_switched_to_create_only_after_reopen(self):
+        self.customer_beta.email = False
+        beta = self._create_sale(self.customer_beta, date(2026, 10, 4))
+        alpha = self._create_sale(self.customer_alpha, date(2026, 10, 3))
+        run = self._new_run(billing_action="email")
+        run.action_fetch()
+        run.action_process(force_synchronous=True)
+        self.assertEqual(self._line_of(run, beta).state, "error")
+        scheduler = self._wake_scheduler_on_trigger()
+        self.start_tour(
+            f"/odoo/billing.run/{run.id}",
+            "billing_run_reopen_tour",
+            login=self.env.user.login,
+        )
+        scheduler[0].join()
+        line = self._line_of(run, beta)
+        self.assertEqual((run.state, line.state), ("done", "processed"))
+        self.assertEqual(line.billing_action, "create_only")
+        self.assertAlmostEqual(beta.invoice_ids.amount_total, 115.00, places=2)
+        self.assertEqual(len(alpha.invoice_ids), 1, "not invoiced again")
+
+    def test_second_run_over_the_same_sales_warns(self):
+        self._create_sale(self.customer_gamma, date(2026, 10, 5))
+        first = self._new_run()
+        first.action_fetch()
+        second = self._new_run()
+        second.action_fetch()
+        self.assertEqual(second.overlapping_run_ids, first)
+        self.start_tour(
+            f"/odoo/billing.run/{second.id}",
+            "billing_run_overlap_tour",
+            login=self.env.user.login,
+        )
