@@ -15,3 +15,4 @@ from . import billing_run_delivery_retry
 from . import billing_run_line
 from . import billing_run_line_item
 from . import billing_run_time_limit
+from . import billing_run_progress

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 from markupsafe import Markup
 
-from odoo import api, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.service.model import (
     MAX_TRIES_ON_CONCURRENCY_FAILURE,
@@ -195,7 +195,7 @@ class BillingRun(models.Model):
         the user who processed it (chatter and a notification)."""
         self.ensure_one()
         self._make_print_attachment()
-        self.sudo().state = "done"
+        self.sudo().write({"state": "done", "process_date": fields.Datetime.now()})
         self.invalidate_recordset()
         summary = self._get_processing_summary()
         if self.is_scheduled_run:

@@ -99,7 +99,8 @@ class BillingRun(models.Model):
         )
         values = {"state": "processing", "process_stop_message": False}
         if self.state != "processing":
-            values.update(process_date=fields.Datetime.now(), process_uid=self.env.uid)
+            # Who asked; Processed on is set when the run ends.
+            values.update(process_date=False, process_uid=self.env.uid)
         self.sudo().write(values)
 
     def _get_processing_env_run(self):

@@ -1,7 +1,10 @@
 from contextlib import ExitStack, contextmanager
-from datetime import date
+from datetime import date, timedelta
 from unittest.mock import patch
 
+from freezegun import freeze_time
+
+from odoo import fields
 from odoo.tests import tagged
 from odoo.tools import config
 
@@ -128,3 +131,20 @@ class TestBillingRunTimeLimit(InvoiceManagerCommon):
             self.env["billing.run"]._cron_process_runs()
         self.assertEqual(run.state, "done")
         self.assertEqual(len(run.invoice_ids), 3)
+
+    def test_form_says_who_processes_and_offers_resume_only_when_stalled(self):
+        run = self._processing_run()
+        self.assertEqual(run.processing_engine, "cron")
+        self.assertEqual(run.process_uid, self.env.user, "who asked")
+        self.assertFalse(run.process_date, "not processed yet")
+        self.assertFalse(run.is_stalled)
+        with freeze_time(fields.Datetime.now() + timedelta(minutes=2)):
+            run.invalidate_recordset(["is_stalled"])
+            self.assertFalse(run.is_stalled, "3 minutes before Resume is offered")
+        with freeze_time(fields.Datetime.now() + timedelta(minutes=4)):
+            run.invalidate_recordset(["is_stalled"])
+            self.assertTrue(run.is_stalled)
+        self.env["billing.run"]._cron_process_runs()
+        self.assertEqual(run.state, "done")
+        self.assertTrue(run.process_date)
+        self.assertFalse(run.is_stalled)

@@ -41,6 +41,15 @@ class BillingRun(models.Model):
         help="The queue jobs processing the run share this graph identifier.",
     )
     job_count = fields.Integer(compute="_compute_job_count")
+    processing_engine = fields.Selection(
+        selection_add=[("queue_job", "Queue jobs")],
+    )
+
+    @api.depends("job_graph_uuid")
+    def _compute_processing_engine(self):
+        queued = self.filtered("job_graph_uuid")
+        queued.processing_engine = "queue_job"
+        return super(BillingRun, self - queued)._compute_processing_engine()
 
     def _compute_job_count(self):
         uuids = [uuid for uuid in self.mapped("job_graph_uuid") if uuid]
