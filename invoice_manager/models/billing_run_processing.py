@@ -9,6 +9,7 @@ import psycopg2.errors
 
 from odoo import Command, api, fields, models, modules
 from odoo.exceptions import UserError
+from odoo.http import request
 from odoo.osv import expression
 from odoo.service.model import (
     MAX_TRIES_ON_CONCURRENCY_FAILURE,
@@ -17,6 +18,9 @@ from odoo.service.model import (
 from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
+
+# Lines action_process(force_synchronous=True) processes at most in a request.
+SYNC_REQUEST_LIMIT = 20
 
 
 def is_connection_lost(error):
@@ -48,10 +52,15 @@ class BillingRun(models.Model):
         ``ir_cron_billing_run_process``, triggered at once) and this returns
         right away; the run shows its progress. ``force_synchronous=True``
         processes them now, in this process (scripts, scheduled actions, RPC
-        clients that wait). Calling it again on an interrupted run resumes it:
-        lines already processed are never processed again.
+        clients that wait), committing chunk by chunk only outside a request;
+        from a request (a button, an RPC call) it processes at most
+        ``invoice_manager.sync_request_limit`` lines (20), in the request's
+        transaction, and refuses more. Calling it again on an interrupted run
+        resumes it: lines already processed are never processed again.
         """
         self._check_processable()
+        if force_synchronous and request:
+            self._check_request_size()
         for run in self:
             run._prepare_processing()
         if force_synchronous:
@@ -61,6 +70,32 @@ class BillingRun(models.Model):
             return True
         self._hand_to_background()
         return True
+
+    def _check_request_size(self):
+        """A request has seconds (``--limit-time-real``) and one transaction:
+        only small runs are processed in it."""
+        limit = int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("invoice_manager.sync_request_limit", SYNC_REQUEST_LIMIT)
+        )
+        pending = self.env["billing.run.line"].search_count(
+            [
+                ("run_id", "in", self.ids),
+                ("state", "in", ("not_done", "error", "skipped")),
+            ]
+        )
+        if pending > limit:
+            raise UserError(
+                self.env._(
+                    "%(count)s lines are too many to process within one request "
+                    "(at most %(limit)s): call action_process() without "
+                    "force_synchronous, and Odoo's background workers process "
+                    "them, or process them from a script (odoo shell).",
+                    count=pending,
+                    limit=limit,
+                )
+            )
 
     def _hand_to_background(self):
         """Process the runs in Odoo's background workers (hook): by default the
@@ -183,8 +218,13 @@ class BillingRun(models.Model):
         return size
 
     def _can_commit(self):
-        return not modules.module.current_test and not self.env.context.get(
-            "billing_run_no_commit"
+        """Commits happen at the executor's entry points only: a scheduler
+        call or a script, never in a request (buttons, RPC: Odoo commits the
+        request), a test, or a queue job (context ``billing_run_no_commit``)."""
+        return (
+            not request
+            and not modules.module.current_test
+            and not self.env.context.get("billing_run_no_commit")
         )
 
     def _commit_batch(self):

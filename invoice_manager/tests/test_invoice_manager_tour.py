@@ -1,3 +1,4 @@
+import json
 from datetime import date
 
 from dateutil.relativedelta import relativedelta
@@ -91,3 +92,43 @@ class TestBillingRunReopenTour(SchedulerWakeMixin, InvoiceManagerCommon, HttpCas
             "billing_run_overlap_tour",
             login=self.env.user.login,
         )
+
+    def test_synchronous_processing_in_a_request_is_for_small_runs(self):
+        for customer, day in (
+            (self.customer_alpha, 3),
+            (self.customer_beta, 4),
+            (self.customer_gamma, 5),
+        ):
+            self._create_sale(customer, date(2026, 10, day))
+        run = self._new_run()
+        run.action_fetch()
+        self.assertEqual(len(run.line_ids), 3)
+        self.authenticate(self.env.user.login, self.env.user.login)
+        params = {
+            "model": "billing.run",
+            "method": "action_process",
+            "args": [run.ids],
+            "kwargs": {"force_synchronous": True},
+        }
+        self.env["ir.config_parameter"].set_param(
+            "invoice_manager.sync_request_limit", 2
+        )
+        error = self._call_kw(params)["error"]["data"]
+        self.assertEqual(error["name"], "odoo.exceptions.UserError")
+        self.assertIn("3 lines are too many", error["message"])
+        self.assertEqual(run.state, "ready", "left as it was")
+        self.env["ir.config_parameter"].set_param(
+            "invoice_manager.sync_request_limit", 3
+        )
+        self.assertIs(self._call_kw(params)["result"], True)
+        run.invalidate_recordset()
+        self.assertEqual(run.state, "done")
+        self.assertEqual(len(run.invoice_ids), 3)
+
+    def _call_kw(self, params):
+        response = self.url_open(
+            "/web/dataset/call_kw",
+            data=json.dumps({"jsonrpc": "2.0", "method": "call", "params": params}),
+            headers={"Content-Type": "application/json"},
+        )
+        return response.json()
