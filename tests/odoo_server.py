@@ -158,7 +158,10 @@ class Server:
         self.log.close()
 
 
-def queue_run(server, tag):
+def queue_run(server, tag, before_process=None):
+    """Create and fetch the run of the sales tagged ``tag``, call
+    ``before_process()`` if given, then Process: (run id, seconds Process
+    took)."""
     scenario = server.execute(
         "billing.scenario", "search", [("name", "=", f"E2E {tag}")]
     )
@@ -169,6 +172,8 @@ def queue_run(server, tag):
         {"scenario_id": scenario[0], "date_from": "2000-01-01", "date_to": today},
     )
     server.execute("billing.run", "action_fetch", [run])
+    if before_process:
+        before_process()
     started = time.monotonic()
     server.execute("billing.run", "action_process", [run])
     return run, time.monotonic() - started
@@ -216,6 +221,15 @@ def sales_billed(database, tag):
             [tag],
         )
         return cr.fetchall()
+
+
+def assert_each_sale_billed_once(database, tag, count, amount=230.0):
+    """Each of the ``count`` sales tagged ``tag`` has one invoice, none left in
+    draft, ``amount`` each."""
+    rows = sales_billed(database, tag)
+    assert len(rows) == count
+    assert all(invoices == 1 and drafts == 0 for __, invoices, drafts, __ in rows)
+    assert sum(total for __, __, __, total in rows) == pytest.approx(amount * count)
 
 
 def done_lines(database, run):

@@ -59,6 +59,15 @@ class AccountMove(models.Model):
         "quantities again bills them again.",
     )
 
+    billing_return_credit = fields.Boolean(
+        string="Credits Returned Goods",
+        readonly=True,
+        copy=False,
+        help="Made by invoicing a sale's returned quantities (a negative final "
+        "invoice turned into a credit note): it credits goods that came back, "
+        "not a discount.",
+    )
+
     def action_switch_move_type(self):
         """A credit note made by invoicing negative quantities of sales (Odoo's
         final invoicing of returned goods, in a billing run or not) credits what
@@ -70,8 +79,10 @@ class AccountMove(models.Model):
                 move.move_type == "out_refund" and move.invoice_line_ids.sale_line_ids
             )
         )
-        credit_notes.billing_rebill_credited_qty = True
-        (self - credit_notes).filtered("billing_rebill_credited_qty").write(
-            {"billing_rebill_credited_qty": False}
+        credit_notes.write(
+            {"billing_rebill_credited_qty": True, "billing_return_credit": True}
         )
+        (self - credit_notes).filtered(
+            lambda move: move.billing_rebill_credited_qty or move.billing_return_credit
+        ).write({"billing_rebill_credited_qty": False, "billing_return_credit": False})
         return result

@@ -376,6 +376,29 @@ class TestBillingRunMoney(InvoiceManagerCommon):
         self.assertAlmostEqual(self._net_billed(), 2875.00 - 230.00, places=2)
         self.assertEqual(line.qty_invoiced, 23.0)
 
+    def test_goodwill_stays_settled_when_the_rest_is_invoiced_by_hand(self):
+        order, invoice = self._sale_of_25()
+        self._reverse(invoice, quantity=2.0)  # 2 hours given away
+        self._deliver(order, 25.0)
+        # Odoo's Create Invoice proposes 15 (the 2 given away again); the
+        # accountant bills the 13 delivered since.
+        wizard = (
+            self.env["sale.advance.payment.inv"]
+            .with_user(self.accountant)
+            .with_context(active_model="sale.order", active_ids=order.ids)
+            .create({"advance_payment_method": "delivered"})
+        )
+        wizard.create_invoices()
+        draft = order.invoice_ids.filtered(lambda move: move.state == "draft")
+        self.assertEqual(draft.invoice_line_ids.quantity, 15.0)
+        with Form(draft.with_user(self.accountant)) as form:
+            with form.invoice_line_ids.edit(0) as line:
+                line.quantity = 13.0
+        draft.with_user(self.accountant).action_post()
+        self.assertAlmostEqual(self._net_billed(), 1380.00 - 230.00 + 1495.00, places=2)
+        self.assertEqual(self._hours_line(order).billing_qty_to_invoice, 0.0)
+        self._assert_nothing_to_bill()
+
     # ------------------------------------------------------------------
     # Invoices cancelled or reset to draft
     # ------------------------------------------------------------------

@@ -13,21 +13,24 @@ class SaleOrderLine(models.Model):
             and self.qty_delivered_method == "stock_move"
         )
 
-    def _get_billing_qty_returned(self):
+    def _get_billing_returns(self):
         """The returns Odoo deducts from 'Delivered': done incoming moves of the
-        line (``_get_outgoing_incoming_moves``), in the line's unit."""
-        returned = super()._get_billing_qty_returned()
+        line (``_get_outgoing_incoming_moves``), when done, in the line's unit."""
+        returns = super()._get_billing_returns()
         for line in self.filtered(
             lambda line: line.qty_delivered_method == "stock_move"
         ):
             __, incoming = line._get_outgoing_incoming_moves()
-            qty = sum(
-                move.product_uom._compute_quantity(
-                    move.quantity, line.product_uom, rounding_method="HALF-UP"
+            done = [
+                (
+                    move.date,
+                    move.product_uom._compute_quantity(
+                        move.quantity, line.product_uom, rounding_method="HALF-UP"
+                    ),
                 )
                 for move in incoming
                 if move.state == "done"
-            )
-            if qty:
-                returned[line.id] = returned.get(line.id, 0.0) + qty
-        return returned
+            ]
+            if done:
+                returns.setdefault(line.id, []).extend(done)
+        return returns
