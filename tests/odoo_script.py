@@ -82,7 +82,6 @@ scenario = env["billing.scenario"].create({{
     "name": "E2E {tag}", "billing_action": "{action}", "require_approval": True,
     "period_type": "day", "tag_ids": [Command.set(tag.ids)],
 }})
-env["ir.config_parameter"].set_param("invoice_manager.delivery_workers", 2)
 # Odoo's scheduler processes the runs, also when invoice_manager_queue is
 # installed (these servers run no queue_job job runner).
 env["ir.config_parameter"].set_param("invoice_manager.processing_engine", "cron")

@@ -1,9 +1,6 @@
-from collections import defaultdict
-
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.osv import expression
-from odoo.tools import format_amount
 
 from .billing_scenario import BILLING_ACTIONS, INVOICE_DATE_MODES
 
@@ -207,29 +204,6 @@ class BillingRun(models.Model):
     process_uid = fields.Many2one(
         "res.users", string="Processed by", readonly=True, copy=False
     )
-    line_count = fields.Integer(compute="_compute_counts")
-    not_done_count = fields.Integer(string="Not Done", compute="_compute_counts")
-    processed_count = fields.Integer(string="Processed", compute="_compute_counts")
-    error_count = fields.Integer(string="Errors", compute="_compute_counts")
-    skipped_count = fields.Integer(
-        string="Not Invoiced",
-        compute="_compute_counts",
-        help="Lines whose sales no longer qualify, or were invoiced elsewhere.",
-    )
-    done_count = fields.Integer(string="Done", compute="_compute_counts")
-    progress = fields.Float(
-        compute="_compute_counts",
-        help="Share of the lines done (processed, not invoiced or in error).",
-    )
-    amount_summary = fields.Html(
-        string="Amount to Invoice",
-        compute="_compute_counts",
-        help="Total to invoice per currency (taxes included).",
-    )
-    invoice_ids = fields.Many2many(
-        "account.move", string="Invoices", compute="_compute_invoice_ids"
-    )
-    invoice_count = fields.Integer(compute="_compute_invoice_ids")
     print_attachment_id = fields.Many2one(
         "ir.attachment", string="Printed Invoices", readonly=True, copy=False
     )
@@ -280,80 +254,6 @@ class BillingRun(models.Model):
             "use_invoicing_mode": scenario.use_invoicing_mode,
             "post_invoicing_tasks": scenario.post_invoicing_tasks if scenario else True,
         }
-
-    @api.depends("line_ids.state", "line_ids.amount_total", "line_ids.currency_id")
-    def _compute_counts(self):
-        """Counts and totals in a few queries for any number of lines: the progress
-        of a run read while workers process it is what they committed."""
-        ids = [run_id for run_id in self.ids if run_id]
-        counts = defaultdict(int)
-        totals = defaultdict(float)
-        if ids:
-            Line = self.env["billing.run.line"]
-            for run, state, count in Line._read_group(
-                [("run_id", "in", ids)], ["run_id", "state"], ["__count"]
-            ):
-                counts[run.id, state] += count
-            for run, currency, amount in Line._read_group(
-                [("run_id", "in", ids)], ["run_id", "currency_id"], ["amount_total:sum"]
-            ):
-                totals[run.id, currency] += amount
-        for run in self:
-            if not run.id:
-                # A new run in the form: count what is in memory.
-                for line in run.line_ids:
-                    counts[run.id, line.state] += 1
-                    totals[run.id, line.currency_id] += line.amount_total
-            by_state = {
-                state: counts[run.id, state]
-                for state in ("not_done", "processed", "error", "skipped", "elsewhere")
-            }
-            total = sum(by_state.values())
-            run.line_count = total
-            run.not_done_count = by_state["not_done"]
-            run.done_count = total - by_state["not_done"]
-            run.processed_count = by_state["processed"]
-            run.error_count = by_state["error"]
-            run.skipped_count = by_state["skipped"] + by_state["elsewhere"]
-            run.progress = (
-                100.0 * (total - by_state["not_done"]) / total if total else 0
-            )
-            run.amount_summary = run._format_amounts(
-                {
-                    currency: amount
-                    for (run_id, currency), amount in totals.items()
-                    if run_id == run.id and currency
-                }
-            )
-
-    def _format_amounts(self, amount_by_currency):
-        """One amount per currency, never a sum over currencies."""
-        return " · ".join(
-            format_amount(self.env, amount, currency)
-            for currency, amount in sorted(
-                amount_by_currency.items(), key=lambda item: item[0].name
-            )
-        )
-
-    @api.depends("line_ids.invoice_ids")
-    def _compute_invoice_ids(self):
-        """The lines' invoices, read in one query: a run of tens of thousands
-        of lines is not loaded to list them."""
-        ids = [run_id for run_id in self.ids if run_id]
-        invoice_ids = defaultdict(set)
-        if ids:
-            for run, invoice in self.env["billing.run.line"]._read_group(
-                [("run_id", "in", ids), ("invoice_ids", "!=", False)],
-                ["run_id", "invoice_ids"],
-            ):
-                invoice_ids[run.id].add(invoice.id)
-        Move = self.env["account.move"]
-        for run in self:
-            if run.id:
-                run.invoice_ids = Move.browse(sorted(invoice_ids[run.id]))
-            else:
-                run.invoice_ids = run.line_ids.invoice_ids
-            run.invoice_count = len(run.invoice_ids)
 
     def _search_lines(self, domain=None):
         """The run's lines that match ``domain``, found by the database: the
@@ -473,36 +373,3 @@ class BillingRun(models.Model):
                         run.name,
                     )
                 )
-
-    # ------------------------------------------------------------------
-    # Other actions
-    # ------------------------------------------------------------------
-
-    def action_view_invoices(self):
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "account.action_move_out_invoice_type"
-        )
-        action["domain"] = [("id", "in", self.invoice_ids.ids)]
-        action["context"] = {"default_move_type": "out_invoice", "create": False}
-        return action
-
-    def action_export_xlsx(self):
-        """The run's lines as an XLSX file (``report/billing_run_xlsx.py``)."""
-        self.ensure_one()
-        content = self.env["report.invoice_manager.billing_run_xlsx"]._render(self)
-        attachment = self.env["ir.attachment"].create(
-            {
-                "name": f"{self.name.replace('/', '-')}.xlsx",
-                "raw": content,
-                "mimetype": "application/vnd.openxmlformats-officedocument"
-                ".spreadsheetml.sheet",
-                "res_model": self._name,
-                "res_id": self.id,
-            }
-        )
-        return {
-            "type": "ir.actions.act_url",
-            "url": f"/web/content/{attachment.id}?download=true",
-            "target": "self",
-        }

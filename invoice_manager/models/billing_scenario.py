@@ -285,7 +285,7 @@ class BillingScenario(models.Model):
             except Exception:  # pylint: disable=broad-exception-caught
                 # Logged with its traceback; the scenario is tried again next tick.
                 _logger.exception("Scheduled billing scenario %s failed", scenario.id)
-            self.env["billing.run"]._commit_batch()
+            self.env["billing.run.executor"]._commit()
 
     @api.model
     def _get_scheduled_domain(self):

@@ -197,7 +197,8 @@ class SaleOrder(models.Model):
         values = super()._prepare_invoice()
         run = self._billing_run()
         if run:
-            values.update(run._prepare_invoice_values(self))
+            selector = self.env["billing.run.selector"]
+            values.update(selector._prepare_invoice_values(run, self))
         return values
 
     def _get_invoice_grouping_keys(self):
@@ -212,14 +213,15 @@ class SaleOrder(models.Model):
         run = self._billing_run()
         if run:
             Line = self.env["billing.run.line"]
+            selector = self.env["billing.run.selector"]
             for invoice_vals in invoice_vals_list:
                 line = Line.browse(invoice_vals.get("billing_run_line_id"))
                 if line:
-                    invoice_vals["invoice_line_ids"] = run._get_site_sections(
-                        line, invoice_vals["invoice_line_ids"]
+                    invoice_vals["invoice_line_ids"] = selector._get_site_sections(
+                        run, line, invoice_vals["invoice_line_ids"]
                     )
-            regenerated, invoice_vals_list = run._get_regenerated_moves(
-                invoice_vals_list
+            regenerated, invoice_vals_list = selector._get_regenerated_moves(
+                run, invoice_vals_list
             )
             if not invoice_vals_list:
                 return regenerated

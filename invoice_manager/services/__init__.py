@@ -1,1 +1,2 @@
 from . import chunk_sizer
+from . import worker_clock

@@ -51,10 +51,26 @@ class TestBillingRunBackground(InvoiceManagerCommon):
             sorted(run.invoice_ids.mapped("amount_total")), [115.0, 115.0, 317.98]
         )
         self.assertIn("3 processed, 0 in error", run.message_ids[0].body)
-        user, kind, message = bus_send.call_args.args
-        self.assertEqual((user, kind), (self.env.user, "simple_notification"))
+        sent = [call.args for call in bus_send.call_args_list]
+        notifications = [args for args in sent if args[1] == "simple_notification"]
+        self.assertEqual(len(notifications), 1)
+        user, __, message = notifications[0]
+        self.assertEqual(user, self.env.user)
         self.assertIn(run.name, message["title"])
         self.assertEqual(message["type"], "success")
+        # The form's progress is pushed after each chunk, and at the end.
+        pushed = [args[2] for args in sent if args[1] == "billing_run_progress"]
+        self.assertTrue(pushed)
+        self.assertEqual(
+            {key: pushed[-1][key] for key in pushed[-1] if key != "id"},
+            {
+                "state": "done",
+                "line_count": 3,
+                "invoiced_line_count": 3,
+                "done_count": 3,
+                "error_count": 0,
+            },
+        )
 
     def test_each_scheduler_call_does_a_batch_and_reports_progress(self):
         self.env["ir.config_parameter"].set_param("invoice_manager.chunk_size", 1)
@@ -87,7 +103,7 @@ class TestBillingRunBackground(InvoiceManagerCommon):
         # delivery: lines with an invoice, still Not Done.
         line_alpha.billing_action = "print"
         run.action_process()
-        run._invoice_lines(line_alpha | line_beta)
+        self.env["billing.run.invoicer"]._invoice_lines(run, line_alpha | line_beta)
         (line_alpha | line_beta).sudo().write({"state": "not_done"})
         invoices = line_alpha.invoice_ids | line_beta.invoice_ids
         self.assertEqual(len(invoices), 2)
@@ -109,7 +125,7 @@ class TestBillingRunBackground(InvoiceManagerCommon):
 
     def test_run_with_every_line_done_is_finished_by_process(self):
         run = self._fetched_run()
-        run._invoice_lines(run.line_ids)
+        self.env["billing.run.invoicer"]._invoice_lines(run, run.line_ids)
         self.assertEqual(run.state, "ready")
         self.assertEqual(set(run.line_ids.mapped("state")), {"processed"})
         run.action_process()

@@ -5,8 +5,6 @@ from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from odoo.addons.invoice_manager.models.billing_run_processing import BillingRun
-
 from .common import InvoiceManagerCommon
 
 
@@ -92,16 +90,17 @@ class TestBillingRunErrors(InvoiceManagerCommon):
 
     def test_order_locked_by_another_transaction_fails_only_that_line(self):
         locked = self.sale_beta
-        original = BillingRun._lock_orders
+        Invoicer = type(self.env["billing.run.invoicer"])
+        original = Invoicer._lock_orders
 
-        def lock_orders(run, orders):
+        def lock_orders(invoicer, orders):
             if locked in orders:
                 # What _lock_orders reports when another transaction holds the
                 # row past invoice_manager.lock_timeout.
-                raise UserError(run._get_locked_message())
-            return original(run, orders)
+                raise UserError(invoicer._get_locked_message())
+            return original(invoicer, orders)
 
-        with patch.object(BillingRun, "_lock_orders", lock_orders):
+        with patch.object(Invoicer, "_lock_orders", lock_orders):
             run = self._fetched_run()
             run.action_process(force_synchronous=True)
         self._assert_only_line_in_error(run, locked, "being changed by another user")
@@ -122,10 +121,10 @@ class TestBillingRunErrors(InvoiceManagerCommon):
     def test_lock_orders_waits_then_reports_rows_held_elsewhere_in_plain_words(self):
         """The real lock: a second transaction holds the sale's row longer than
         invoice_manager.lock_timeout."""
-        run = self._new_run()
+        invoicer = self.env["billing.run.invoicer"]
         self.env["ir.config_parameter"].set_param("invoice_manager.lock_timeout", 1)
         # Test data is uncommitted, hence invisible to a second transaction: hold
-        # a committed row this test never writes, in a table run._lock_rows takes.
+        # a committed row this test never writes, in a table _lock_rows takes.
         country = self.env.ref("base.uy")
         with self.env.registry.cursor() as other_cr:
             other_cr.execute(
@@ -136,7 +135,7 @@ class TestBillingRunErrors(InvoiceManagerCommon):
                 mute_logger("odoo.sql_db"),
                 self.env.cr.savepoint(),
             ):
-                run._lock_rows("res_country", country.ids)
+                invoicer._lock_rows("res_country", country.ids)
 
     def test_process_is_refused_outside_the_rules_step(self):
         run = self._fetched_run()

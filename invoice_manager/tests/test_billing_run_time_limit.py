@@ -8,6 +8,7 @@ from odoo import fields
 from odoo.tests import tagged
 from odoo.tools import config
 
+from ..services import worker_clock
 from ..services.chunk_sizer import ChunkSizer
 from .common import InvoiceManagerCommon
 
@@ -50,9 +51,7 @@ class TestBillingRunTimeLimit(InvoiceManagerCommon):
             )
             stack.enter_context(
                 patch.object(
-                    type(self.env["billing.run"]),
-                    "_get_seconds_since_worker_pinged",
-                    return_value=pinged,
+                    worker_clock, "seconds_since_worker_pinged", return_value=pinged
                 )
             )
             yield
@@ -70,14 +69,14 @@ class TestBillingRunTimeLimit(InvoiceManagerCommon):
         self.assertEqual(ChunkSizer(20, 0.01).next_size(60.0), 20)
 
     def test_a_tick_of_the_scheduler_fits_the_workers_time_limit(self):
-        runs = self.env["billing.run"]
+        executor = self.env["billing.run.executor"]
         with self._prefork(limit_time_real=10):
             # 10 calls a tick share 60 % of the 10 s a cron worker has.
-            self.assertAlmostEqual(runs._get_cron_batch_seconds(), 0.6)
+            self.assertAlmostEqual(executor._get_cron_batch_seconds(), 0.6)
         with self._prefork(limit_time_real=120, limit_time_real_cron=300):
-            self.assertAlmostEqual(runs._get_cron_batch_seconds(), 18.0)
+            self.assertAlmostEqual(executor._get_cron_batch_seconds(), 18.0)
         with patch.dict(config.options, {"workers": 0}):
-            self.assertEqual(runs._get_cron_batch_seconds(), 60)
+            self.assertEqual(executor._get_cron_batch_seconds(), 60)
 
     def test_call_woken_late_in_the_workers_time_hands_it_back_at_once(self):
         run = self._processing_run()

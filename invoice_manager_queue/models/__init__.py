@@ -1,1 +1,2 @@
 from . import billing_run
+from . import billing_run_executor

@@ -5,12 +5,13 @@ from datetime import timedelta
 import psycopg2
 
 from odoo import api, fields, models
-from odoo.osv import expression
 from odoo.tools import split_every
 
-from odoo.addons.invoice_manager.models.billing_run_processing import (
+from odoo.addons.invoice_manager.models.billing_run_invoicer import (
     is_connection_lost,
 )
+from odoo.addons.invoice_manager.services import worker_clock
+from odoo.addons.invoice_manager.services.chunk_sizer import DEFAULT_LINE_SECONDS
 from odoo.addons.queue_job.delay import chain, group
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import ENQUEUED, PENDING, STARTED, WAIT_DEPENDENCIES
@@ -62,43 +63,8 @@ class BillingRun(models.Model):
             run.job_count = counts.get(run.job_graph_uuid, 0)
 
     # ------------------------------------------------------------------
-    # Handing runs to the jobs
+    # The run's graph of jobs (billing.run.executor hands runs to it)
     # ------------------------------------------------------------------
-
-    @api.model
-    def _use_queue_jobs(self):
-        """Whether runs are processed by queue jobs (system parameter
-        ``invoice_manager.processing_engine``: ``queue_job``, the default, or
-        ``cron`` for Odoo's scheduler)."""
-        engine = (
-            self.env["ir.config_parameter"]
-            .sudo()
-            .get_param("invoice_manager.processing_engine", "queue_job")
-        )
-        return engine == "queue_job"
-
-    def _hand_to_background(self):
-        """Enqueue each run's jobs instead of triggering the scheduler's job;
-        a run whose jobs are still under way is left to them (calling
-        ``action_process()`` again never doubles the work), after its
-        interrupted jobs, if any, are given back to the job runner."""
-        if not self._use_queue_jobs():
-            self.filtered(
-                lambda run: run.job_graph_uuid and not run._has_jobs_under_way()
-            ).sudo().job_graph_uuid = False
-            super()._hand_to_background()
-            return
-        self._requeue_interrupted_jobs()
-        for run in self:
-            if run._has_jobs_under_way():
-                continue
-            run._enqueue_processing_jobs()
-
-    @api.model
-    def _get_cron_runs_domain(self):
-        return expression.AND(
-            [super()._get_cron_runs_domain(), [("job_graph_uuid", "=", False)]]
-        )
 
     def _get_graph_jobs(self):
         self.ensure_one()
@@ -118,13 +84,33 @@ class BillingRun(models.Model):
             job.state in (PENDING, ENQUEUED, STARTED) for job in self._get_graph_jobs()
         )
 
+    def _cancel_waiting_jobs(self):
+        """Cancel the runs' jobs not started yet and leave the runs to the
+        scheduler (a job already running ends; it skips what the scheduler
+        invoiced, and the scheduler what it did)."""
+        for run in self:
+            run._get_graph_jobs().filtered(
+                lambda job: job.state in (PENDING, ENQUEUED, WAIT_DEPENDENCIES)
+            ).button_cancelled()
+        self.sudo().job_graph_uuid = False
+
     def _get_job_size(self):
-        """Lines one job invoices (system parameter ``invoice_manager.job_size``)."""
-        return int(
+        """Lines one job invoices: at most ``invoice_manager.job_size`` (50), and
+        what fits in half the time an HTTP worker has for a request (jobs run
+        as requests: ``--limit-time-real``) at the run's measured cost of a line
+        (0.25 s before it is measured)."""
+        self.ensure_one()
+        size = int(
             self.env["ir.config_parameter"]
             .sudo()
             .get_param("invoice_manager.job_size", DEFAULT_JOB_SIZE)
         )
+        limit = worker_clock.request_time_limit()
+        if limit:
+            line_seconds = self.process_line_seconds or DEFAULT_LINE_SECONDS
+            fits = int(limit * worker_clock.JOB_TIME_SHARE / line_seconds)
+            size = min(size, max(fits, 1))
+        return max(size, 1)
 
     def _prepare_job_properties(self, description):
         return {"description": description}
@@ -306,7 +292,8 @@ class BillingRun(models.Model):
             lines = run._search_lines(
                 [("id", "in", line_ids), ("state", "=", "not_done")]
             )
-            run._process_chunk(lines)
+            run.env["billing.run.invoicer"]._invoice_chunk(run, lines)
+            run._push_progress()
         return self.env._(
             "%(done)s of %(count)s lines invoiced",
             done=len(lines.filtered("invoice_ids")),
@@ -321,7 +308,8 @@ class BillingRun(models.Model):
             if run.state != "processing":
                 return self.env._("Run %s is not processing: nothing done.", run.name)
             lines = run._search_lines([("id", "in", line_ids)])
-            run._deliver_lines(lines, run._send_lines_batched)
+            run.env["billing.run.sender"]._deliver_lines(run, lines)
+            run._push_progress()
         return self.env._(
             "%(done)s of %(count)s lines delivered",
             done=len(lines.filtered(lambda line: line.state == "processed")),

@@ -1,8 +1,13 @@
 from datetime import date, timedelta
+from unittest.mock import patch
 
+from freezegun import freeze_time
+
+import odoo
 from odoo import fields
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
+from odoo.tools import config
 
 from odoo.addons.invoice_manager.tests.common import InvoiceManagerCommon
 from odoo.addons.queue_job.job import Job
@@ -201,3 +206,71 @@ class TestBillingRunJobs(InvoiceManagerCommon):
         self.env["billing.run"]._cron_process_runs()
         self.assertEqual(run.state, "done")
         self.assertEqual(self._billed(run), [115.00, 115.00, 317.98])
+
+    def test_by_default_jobs_only_when_this_server_runs_a_job_runner(self):
+        ICP = self.env["ir.config_parameter"]
+        ICP.search([("key", "=", "invoice_manager.processing_engine")]).unlink()
+        # This server does not load queue_job server-wide: no job runner would
+        # take the jobs, the scheduler processes the run.
+        run = self._fetched_run()
+        with trap_jobs() as trap:
+            run.action_process()
+            trap.assert_jobs_count(0)
+        self.assertEqual(run.processing_engine, "cron")
+        self.env["billing.run"]._cron_process_runs()
+        self.assertEqual(self._billed(run), [115.00, 115.00, 317.98])
+        # Loaded server-wide (--load=web,queue_job): its job runner serves
+        # root.billing, runs go to jobs.
+        other = self._new_run(date_from=date(2026, 11, 1), date_to=date(2026, 11, 30))
+        self._create_sale(self.customer_beta, date(2026, 11, 4))
+        other.action_fetch()
+        with (
+            patch.object(
+                odoo.conf, "server_wide_modules", ["base", "web", "queue_job"]
+            ),
+            trap_jobs() as trap,
+        ):
+            other.action_process()
+            trap.assert_jobs_count(1, only=other._job_invoice_lines)
+        self.assertEqual(other.processing_engine, "queue_job")
+
+    def test_run_whose_jobs_nobody_takes_is_resumed_by_the_scheduler(self):
+        run = self._fetched_run()
+        run.action_process()
+        jobs = (
+            self.env["queue.job"]
+            .sudo()
+            .search([("graph_uuid", "=", run.job_graph_uuid)])
+        )
+        self.assertEqual(len(jobs), 4, "two jobs of 2 lines, a sending, a closing")
+        later = fields.Datetime.now() + timedelta(minutes=5)
+        with freeze_time(later):
+            run.invalidate_recordset(["is_stalled"])
+            self.assertTrue(run.is_stalled, "no job ran for 5 minutes")
+        # No job runner serves root.billing: Resume hands the run to the
+        # scheduler, and the jobs nobody took are cancelled.
+        self.env["ir.config_parameter"].set_param(
+            "invoice_manager.processing_engine", "auto"
+        )
+        with freeze_time(later):
+            run.action_process()
+        self.assertEqual(run.processing_engine, "cron")
+        self.assertEqual(set(jobs.mapped("state")), {"cancelled"})
+        self.env["billing.run"]._cron_process_runs()
+        self.assertEqual(run.state, "done")
+        self.assertEqual(self._billed(run), [115.00, 115.00, 317.98])
+        for sale in (self.sale_alpha, self.sale_beta, self.sale_gamma):
+            self.assertEqual(len(sale.invoice_ids), 1, "invoiced once")
+
+    def test_jobs_fit_in_the_time_a_worker_has_for_a_request(self):
+        run = self._fetched_run()
+        self.env["ir.config_parameter"].set_param("invoice_manager.job_size", 50)
+        with patch.dict(config.options, {"workers": 2, "limit_time_real": 10}):
+            # 0.25 s a line until measured: 5 s, half the limit, is 20 lines.
+            self.assertEqual(run._get_job_size(), 20)
+            run.sudo().process_line_seconds = 2.0
+            self.assertEqual(run._get_job_size(), 2)
+            run.sudo().process_line_seconds = 30.0
+            self.assertEqual(run._get_job_size(), 1, "one line, at least")
+        with patch.dict(config.options, {"workers": 0}):
+            self.assertEqual(run._get_job_size(), 50, "threaded: no limit")

@@ -85,7 +85,11 @@ registry.category("web_tour.tours").add("invoice_manager_tour", {
             trigger: '.o_statusbar_status button.o_arrow_button_current:contains("Processing")',
         },
         {
-            trigger: '.o_field_billing_run_progress',
+            content: "It counts the lines invoiced and the lines done apart",
+            trigger: ".o_field_billing_run_progress .o_billing_run_progress_invoiced",
+        },
+        {
+            trigger: ".o_field_billing_run_progress .o_billing_run_progress_done",
         },
         {
             content: "The form refreshes itself until the run is processed",

@@ -1,28 +1,34 @@
+# pylint: disable=unused-argument
 from collections import defaultdict
 
-from odoo import Command, models
+from odoo import Command, api, models
 from odoo.tools import float_compare, float_is_zero
 
-from odoo.addons.invoice_manager.models.billing_run_modes import BillingUnit
+from odoo.addons.invoice_manager.models.billing_run_selector_modes import BillingUnit
 
 
-class BillingRun(models.Model):
+class BillingRunSelector(models.AbstractModel):
     """Invoicing modes on validated deliveries: one unit per delivery, dated by
     the day it was validated (the cut-off of batch invoicing)."""
 
-    _inherit = "billing.run"
+    _inherit = "billing.run.selector"
 
-    def _get_order_unit_lines(self, order):
+    @api.model
+    def _get_order_unit_lines(self, run, order):
         return (
             super()
-            ._get_order_unit_lines(order)
+            ._get_order_unit_lines(run, order)
             .filtered(lambda line: not line._is_billed_by_shipment())
         )
 
-    def _get_billing_units(self, orders):
-        return super()._get_billing_units(orders) + self._get_shipment_units(orders)
+    @api.model
+    def _get_billing_units(self, run, orders):
+        return super()._get_billing_units(run, orders) + self._get_shipment_units(
+            run, orders
+        )
 
-    def _get_shipment_units(self, orders):
+    @api.model
+    def _get_shipment_units(self, run, orders):
         """One unit per validated delivery not invoiced by a billing run yet, with
         the quantities it delivered (in the sale lines' units). Each sale line
         bills no more than Odoo's quantity to invoice, given to the newest
@@ -43,11 +49,11 @@ class BillingRun(models.Model):
                 > 0
             )
         )
-        delivered = self._get_delivered_by_picking(sale_lines)
+        delivered = self._get_delivered_by_picking(run, sale_lines)
         pickings = self.env["stock.picking"].union(
             *(picking for __, picking in delivered)
         )
-        billed = self._get_billed_pickings(pickings)
+        billed = self._get_billed_pickings(run, pickings)
         remaining = {line: line.billing_qty_to_invoice for line in sale_lines}
         by_picking = defaultdict(dict)
         for (sale_line, picking), qty in sorted(
@@ -66,7 +72,7 @@ class BillingRun(models.Model):
             BillingUnit(
                 next(iter(quantities)).order_id,
                 quantities,
-                self._to_local_date(picking.date_done),
+                self._to_local_date(run, picking.date_done),
                 ("picking", picking.id),
                 pickings=picking,
             )
@@ -75,7 +81,8 @@ class BillingRun(models.Model):
         units.reverse()
         return units
 
-    def _get_delivered_by_picking(self, sale_lines):
+    @api.model
+    def _get_delivered_by_picking(self, run, sale_lines):
         """{(sale line, picking): quantity} validated, in the sale line's unit,
         from the moves Odoo counts as delivered (``_get_outgoing_incoming_moves``)."""
         delivered = defaultdict(float)
@@ -89,7 +96,8 @@ class BillingRun(models.Model):
                 )
         return delivered
 
-    def _get_billed_pickings(self, pickings):
+    @api.model
+    def _get_billed_pickings(self, run, pickings):
         """Those of ``pickings`` a billing run invoiced (invoice not cancelled)."""
         if not pickings:
             return pickings
@@ -98,19 +106,22 @@ class BillingRun(models.Model):
         )
         return invoices.billing_picking_ids & pickings
 
-    def _is_order_complete_for_billing(self, order):
+    @api.model
+    def _is_order_complete_for_billing(self, run, order):
         """Fully delivered: every delivery validated or cancelled (a refused
         backorder is cancelled), as Odoo's own delivery status says."""
         return order.delivery_status in (False, "full")
 
-    def _prepare_item_values(self, unit, sale_line, quantity):
-        values = super()._prepare_item_values(unit, sale_line, quantity)
+    @api.model
+    def _prepare_item_values(self, run, unit, sale_line, quantity):
+        values = super()._prepare_item_values(run, unit, sale_line, quantity)
         if unit.pickings:
             values["picking_id"] = unit.pickings[:1].id
         return values
 
-    def _prepare_invoice_values(self, order):
-        values = super()._prepare_invoice_values(order)
+    @api.model
+    def _prepare_invoice_values(self, run, order):
+        values = super()._prepare_invoice_values(run, order)
         line = self.env["billing.run.line"].browse(values.get("billing_run_line_id"))
         if line.item_ids.picking_id:
             values["billing_picking_ids"] = [Command.set(line.item_ids.picking_id.ids)]

@@ -1,43 +1,47 @@
-# billing.run is split by concern, one file each, as Odoo splits its large models.
-# pylint: disable=consider-merging-classes-inherited
+# The selector is split by concern, one file each: here Replace Existing Invoices.
+# pylint: disable=consider-merging-classes-inherited,unused-argument
 from collections import defaultdict
 
 from markupsafe import Markup
 
-from odoo import Command, models
+from odoo import Command, api, models
 
 
-class BillingRun(models.Model):
+class BillingRunSelector(models.AbstractModel):
     """Replace existing invoices: a billing cycle already invoiced by a run of
     the same scenario is invoiced again, and only then. A draft is regenerated
     in place; a posted invoice is reversed by a credit note and a new invoice
     made, the three linked and explained in their chatters."""
 
-    _inherit = "billing.run"
+    _inherit = "billing.run.selector"
 
-    def _get_replaceable_lines(self):
+    @api.model
+    def _get_replaceable_lines(self, run):
         """Processed lines of earlier runs of this scenario and period whose
         invoices this run replaces (invoices neither cancelled nor replaced)."""
-        self.ensure_one()
+        run.ensure_one()
         domain = [
-            ("run_id.scenario_id", "=", self.scenario_id.id),
-            ("run_id", "!=", self.id),
-            ("run_id.date_from", "=", self.date_from),
-            ("run_id.date_to", "=", self.date_to),
+            ("run_id.scenario_id", "=", run.scenario_id.id),
+            ("run_id", "!=", run.id),
+            ("run_id.date_from", "=", run.date_from),
+            ("run_id.date_to", "=", run.date_to),
             ("state", "=", "processed"),
             ("invoice_ids", "!=", False),
         ]
-        if self.partner_ids:
+        if run.partner_ids:
             domain.append(
-                ("sale_order_ids.partner_id", "child_of", self.partner_ids.ids)
+                ("sale_order_ids.partner_id", "child_of", run.partner_ids.ids)
             )
         lines = self.env["billing.run.line"].search(domain)
-        replaced = self.line_ids.replaced_invoice_ids
+        replaced = run.line_ids.replaced_invoice_ids
         return lines.filtered(
-            lambda line: self._get_replaceable_invoices(line.invoice_ids) - replaced
+            lambda line: (
+                self._get_replaceable_invoices(run, line.invoice_ids) - replaced
+            )
         )
 
-    def _get_replaceable_invoices(self, invoices):
+    @api.model
+    def _get_replaceable_invoices(self, run, invoices):
         return invoices.filtered(
             lambda move: (
                 move.state in ("draft", "posted")
@@ -47,16 +51,17 @@ class BillingRun(models.Model):
             )
         )
 
-    def _prepare_replace_line_values(self, old_lines):
+    @api.model
+    def _prepare_replace_line_values(self, run, old_lines):
         """One line per replaced line: the same sales, billing again what its
         invoices billed (at today's prices and taxes)."""
-        self.ensure_one()
+        run.ensure_one()
         vals_list = []
-        sequence = len(self.line_ids)
+        sequence = len(run.line_ids)
         quantities = {}
         old_by_index = {}
         for index, old in enumerate(old_lines):
-            invoices = self._get_replaceable_invoices(old.invoice_ids)
+            invoices = self._get_replaceable_invoices(run, old.invoice_ids)
             old_by_index[index] = (old, invoices)
             for invoice_line in invoices.invoice_line_ids:
                 for sale_line in invoice_line.sale_line_ids.filtered(
@@ -71,30 +76,29 @@ class BillingRun(models.Model):
             sequence += 1
             keys = [key for key in quantities if key[0] == index]
             vals_list.append(
-                {
-                    "run_id": self.id,
-                    "sequence": sequence,
-                    "partner_id": old.partner_id.id,
-                    "currency_id": old.currency_id.id,
-                    "sale_order_ids": [Command.set(old.sale_order_ids.ids)],
-                    "amount_untaxed": sum(amounts[key][0] for key in keys),
-                    "amount_total": sum(amounts[key][1] for key in keys),
-                    "billing_action": self.billing_action,
-                    "invoicing_mode": old.invoicing_mode,
-                    "head_office_invoicing": old.head_office_invoicing,
-                    "cycle_date_from": old.cycle_date_from,
-                    "cycle_date_to": old.cycle_date_to,
-                    "replaced_invoice_ids": [Command.set(invoices.ids)],
-                    "item_ids": [
+                self._prepare_run_line_values(
+                    run,
+                    old.partner_id,
+                    old.currency_id,
+                    old.sale_order_ids,
+                    [amounts[key] for key in keys],
+                    sequence=sequence,
+                    invoicing_mode=old.invoicing_mode,
+                    head_office_invoicing=old.head_office_invoicing,
+                    cycle_date_from=old.cycle_date_from,
+                    cycle_date_to=old.cycle_date_to,
+                    replaced_invoice_ids=[Command.set(invoices.ids)],
+                    item_ids=[
                         Command.create({"sale_line_id": line_id, "quantity": qty})
                         for key in keys
                         for line_id, qty in quantities[key].items()
                     ],
-                }
+                )
             )
         return vals_list
 
-    def _release_replaced_invoices(self, lines):
+    @api.model
+    def _release_replaced_invoices(self, run, lines):
         """Before ``lines`` are invoiced: their replaced drafts are emptied (to be
         filled again in place) and their replaced posted invoices reversed by a
         credit note whose quantities billing runs bill again.
@@ -102,7 +106,7 @@ class BillingRun(models.Model):
         Return {line id: draft invoice id} to regenerate in place."""
         regenerate = {}
         for line in lines.filtered("replaced_invoice_ids"):
-            invoices = self._get_replaceable_invoices(line.replaced_invoice_ids)
+            invoices = self._get_replaceable_invoices(run, line.replaced_invoice_ids)
             drafts = invoices.filtered(lambda move: move.state == "draft")
             posted = invoices - drafts
             if drafts:
@@ -116,7 +120,7 @@ class BillingRun(models.Model):
                         {
                             "ref": self.env._(
                                 "Replaced by billing run %(run)s: %(invoice)s",
-                                run=self.name,
+                                run=run.name,
                                 invoice=move.name,
                             ),
                             "billing_rebill_credited_qty": True,
@@ -130,7 +134,8 @@ class BillingRun(models.Model):
             lines.sale_order_ids.order_line.invalidate_recordset()
         return regenerate
 
-    def _link_replacements(self, lines):
+    @api.model
+    def _link_replacements(self, run, lines):
         """Link each replaced invoice to its replacement and tell it in the
         chatters of the replaced invoice, its credit note and the new one."""
         for line in lines.filtered("replaced_invoice_ids"):
@@ -147,7 +152,7 @@ class BillingRun(models.Model):
                         note._get_html_link() for note in credit_notes
                     )
                     or self.env._("none (it was a draft)"),
-                    "run": self._get_html_link(),
+                    "run": run._get_html_link(),
                 }
                 old.message_post(
                     body=Markup(
@@ -183,10 +188,11 @@ class BillingRun(models.Model):
                     body=Markup(
                         self.env._("Regenerated in place by billing run %(run)s.")
                     )
-                    % {"run": self._get_html_link()}
+                    % {"run": run._get_html_link()}
                 )
 
-    def _get_regenerated_moves(self, invoice_vals_list):
+    @api.model
+    def _get_regenerated_moves(self, run, invoice_vals_list):
         """Write the invoice values meant for a replaced draft into it (in place);
         return the moves written and the values left to create."""
         regenerate = self.env.context.get("billing_run_regenerate") or {}

@@ -1,11 +1,11 @@
-# billing.run is split by concern, one file each, as Odoo splits its large models.
-# pylint: disable=consider-merging-classes-inherited
+# The selector is split by concern, one file each: here the invoicing modes.
+# pylint: disable=consider-merging-classes-inherited,unused-argument
 from collections import defaultdict
 from datetime import datetime
 
 import pytz
 
-from odoo import Command, models
+from odoo import Command, api, models
 from odoo.tools import float_compare
 
 
@@ -26,35 +26,39 @@ class BillingUnit:
         self.late = False
 
 
-class BillingRun(models.Model):
-    """Fetching by the customers' invoicing modes (``use_invoicing_mode``): what
-    is billable, when, and on which invoice; head offices invoiced for their
-    sites."""
+class BillingRunSelector(models.AbstractModel):
+    """Selecting by the customers' invoicing modes (``use_invoicing_mode``):
+    what is billable, when, and on which invoice; head offices invoiced for
+    their sites."""
 
-    _inherit = "billing.run"
+    _inherit = "billing.run.selector"
 
-    def _fetch_by_invoicing_mode(self, orders):
+    @api.model
+    def _fetch_by_invoicing_mode(self, run, orders):
         """Values of the lines invoicing ``orders`` as their customers' modes say."""
-        self.ensure_one()
+        run.ensure_one()
         units = [
-            unit for unit in self._get_billing_units(orders) if self._is_unit_due(unit)
+            unit
+            for unit in self._get_billing_units(run, orders)
+            if self._is_unit_due(run, unit)
         ]
         groups = defaultdict(list)
         for unit in units:
-            groups[self._get_unit_grouping_key(unit)].append(unit)
-        split_reasons = self._get_split_reasons(list(groups))
+            groups[self._get_unit_grouping_key(run, unit)].append(unit)
+        split_reasons = self._get_split_reasons(run, list(groups))
         amounts = orders._get_billing_amounts_for(
-            self._get_group_quantities(list(groups.values()))
+            self._get_group_quantities(run, list(groups.values()))
         )
         vals_list = []
         for index, (key, group_units) in enumerate(groups.items()):
-            vals = self._prepare_mode_line_values(group_units, index, amounts)
+            vals = self._prepare_mode_line_values(run, group_units, index, amounts)
             vals["sequence"] = index + 1
             vals["split_reason"] = split_reasons.get(key, False)
             vals_list.append(vals)
         return vals_list
 
-    def _get_group_quantities(self, groups):
+    @api.model
+    def _get_group_quantities(self, run, groups):
         """{(group index, order id): {sale line id: quantity}} of ``groups``
         (lists of units)."""
         quantities = {}
@@ -69,7 +73,8 @@ class BillingRun(models.Model):
     # What is billable
     # ------------------------------------------------------------------
 
-    def _get_billing_units(self, orders):
+    @api.model
+    def _get_billing_units(self, run, orders):
         """The billable units of ``orders`` (hook): here, each order's lines with
         something to invoice, dated by the order (``invoice_manager_stock`` adds
         one unit per delivery for goods invoiced on delivered quantities)."""
@@ -82,7 +87,7 @@ class BillingRun(models.Model):
             # invoicing modes bill, they do not credit.
             quantities = {
                 line: line.billing_qty_to_invoice
-                for line in self._get_order_unit_lines(order)
+                for line in self._get_order_unit_lines(run, order)
                 if float_compare(
                     line.billing_qty_to_invoice, 0.0, precision_digits=precision
                 )
@@ -93,19 +98,21 @@ class BillingRun(models.Model):
                     BillingUnit(
                         order,
                         quantities,
-                        self._to_local_date(order.date_order),
+                        self._to_local_date(run, order.date_order),
                         ("order", order.id),
                     )
                 )
         return units
 
-    def _get_order_unit_lines(self, order):
+    @api.model
+    def _get_order_unit_lines(self, run, order):
         """The lines of ``order`` billed by order date (hook)."""
         return order.order_line.filtered(
             lambda line: not line.display_type and not line.is_downpayment
         )
 
-    def _to_local_date(self, value):
+    @api.model
+    def _to_local_date(self, run, value):
         """The day of ``value`` (a UTC datetime) in the user's time zone."""
         if not value:
             return False
@@ -114,26 +121,30 @@ class BillingRun(models.Model):
         tz = pytz.timezone(self.env.context.get("tz") or self.env.user.tz or "UTC")
         return pytz.UTC.localize(value).astimezone(tz).date()
 
-    def _is_unit_due(self, unit):
+    @api.model
+    def _is_unit_due(self, run, unit):
         """Whether ``unit`` is billed by this run, as its customer's mode says;
         sets its cycle (batch invoicing) and whether it is late."""
-        if not unit.date or unit.date > self.date_to:
+        if not unit.date or unit.date > run.date_to:
             return False
         partner = unit.order.partner_invoice_id._get_billing_partner()
         mode = partner.invoicing_mode or "per_shipment"
-        if mode == "per_order" and not self._is_order_complete_for_billing(unit.order):
+        if mode == "per_order" and not self._is_order_complete_for_billing(
+            run, unit.order
+        ):
             return False
         if mode == "batch":
             unit.cycle = partner._get_invoicing_cycle(unit.date)
-            if unit.cycle[1] > self.date_to:
+            if unit.cycle[1] > run.date_to:
                 # Its period has not ended yet.
                 return False
-            unit.late = unit.cycle[1] < self.date_from
+            unit.late = unit.cycle[1] < run.date_from
         else:
-            unit.late = unit.date < self.date_from
+            unit.late = unit.date < run.date_from
         return True
 
-    def _is_order_complete_for_billing(self, order):  # pylint: disable=unused-argument
+    @api.model
+    def _is_order_complete_for_billing(self, run, order):  # pylint: disable=unused-argument
         """Per-order invoicing: whether ``order`` is ready to be invoiced whole
         (hook; ``invoice_manager_stock``: once fully delivered)."""
         return True
@@ -142,7 +153,8 @@ class BillingRun(models.Model):
     # On which invoice
     # ------------------------------------------------------------------
 
-    def _get_unit_grouping_key(self, unit):
+    @api.model
+    def _get_unit_grouping_key(self, run, unit):
         """Units sharing a key are one line and one invoice: (what the mode or
         the head office groups, then what one invoice cannot mix)."""
         order = unit.order
@@ -150,7 +162,7 @@ class BillingRun(models.Model):
         site = order.partner_invoice_id.commercial_partner_id
         mode = partner.invoicing_mode or "per_shipment"
         cycle = unit.cycle if mode == "batch" else None
-        if self._is_invoiced_as_head_office(partner, site):
+        if self._is_invoiced_as_head_office(run, partner, site):
             if partner.head_office_invoicing == "per_site":
                 grouping = ("per_site", partner.id, site.id, cycle)
             else:
@@ -161,15 +173,17 @@ class BillingRun(models.Model):
             grouping = ("per_order", order.id)
         else:
             grouping = ("per_shipment", *unit.key)
-        return (grouping, *self._get_invoice_split_values(order))
+        return (grouping, *self._get_invoice_split_values(run, order))
 
-    def _is_invoiced_as_head_office(self, partner, site):
+    @api.model
+    def _is_invoiced_as_head_office(self, run, partner, site):
         """Whether the sales of ``site`` are invoiced to the head office
         ``partner`` as its consolidation says: a site's, and the head office's
         own sales once it has sites."""
         return partner != site or bool(partner.site_ids)
 
-    def _get_invoice_split_values(self, order):
+    @api.model
+    def _get_invoice_split_values(self, run, order):
         """What one invoice never mixes (hook): company, currency, fiscal position,
         payment terms. Sales that differ in these are split into several
         invoices; ``_get_split_labels()`` names them, in this order."""
@@ -180,7 +194,8 @@ class BillingRun(models.Model):
             order.payment_term_id.id,
         )
 
-    def _get_split_labels(self):
+    @api.model
+    def _get_split_labels(self, run):
         return [
             self.env._("company"),
             self.env._("currency"),
@@ -188,13 +203,14 @@ class BillingRun(models.Model):
             self.env._("payment terms"),
         ]
 
-    def _get_split_reasons(self, keys):
+    @api.model
+    def _get_split_reasons(self, run, keys):
         """{key: why} for the groups split from others of the same customer and
         cycle because their sales differ in what one invoice cannot mix."""
         by_grouping = defaultdict(list)
         for key in keys:
             by_grouping[key[0]].append(key)
-        labels = self._get_split_labels()
+        labels = self._get_split_labels(run)
         reasons = {}
         for same in by_grouping.values():
             if len(same) < 2:
@@ -213,7 +229,8 @@ class BillingRun(models.Model):
                 reasons[key] = reason
         return reasons
 
-    def _prepare_mode_line_values(self, units, index, amounts):
+    @api.model
+    def _prepare_mode_line_values(self, run, units, index, amounts):
         """Values of the line invoicing ``units`` (same grouping key)."""
         first = units[0].order
         partner = first.partner_invoice_id._get_billing_partner()
@@ -221,39 +238,37 @@ class BillingRun(models.Model):
         orders = self.env["sale.order"].browse(
             dict.fromkeys(unit.order.id for unit in units)
         )
-        head_office = self._is_invoiced_as_head_office(partner, site)
+        head_office = self._is_invoiced_as_head_office(run, partner, site)
         invoice_partner = first.partner_invoice_id
         if head_office:
             invoice_partner = invoice_partner.browse(
                 partner.address_get(["invoice"])["invoice"]
             )
         cycles = [unit.cycle for unit in units if unit.cycle]
-        line_amounts = [amounts.get((index, order.id), (0.0, 0.0)) for order in orders]
-        return {
-            "run_id": self.id,
-            "partner_id": invoice_partner.id,
-            "currency_id": first.currency_id.id,
-            "sale_order_ids": [Command.set(orders.ids)],
-            "amount_untaxed": sum(untaxed for untaxed, __ in line_amounts),
-            "amount_total": sum(total for __, total in line_amounts),
-            "billing_action": self.billing_action,
-            "invoicing_mode": partner.invoicing_mode or "per_shipment",
-            "head_office_invoicing": (
+        return self._prepare_run_line_values(
+            run,
+            invoice_partner,
+            first.currency_id,
+            orders,
+            [amounts.get((index, order.id), (0.0, 0.0)) for order in orders],
+            invoicing_mode=partner.invoicing_mode or "per_shipment",
+            head_office_invoicing=(
                 (partner.head_office_invoicing or "consolidated")
                 if head_office
                 else False
             ),
-            "cycle_date_from": cycles[0][0] if cycles else False,
-            "cycle_date_to": cycles[0][1] if cycles else False,
-            "is_late": any(unit.late for unit in units),
-            "item_ids": [
-                Command.create(self._prepare_item_values(unit, sale_line, qty))
+            cycle_date_from=cycles[0][0] if cycles else False,
+            cycle_date_to=cycles[0][1] if cycles else False,
+            is_late=any(unit.late for unit in units),
+            item_ids=[
+                Command.create(self._prepare_item_values(run, unit, sale_line, qty))
                 for unit in units
                 for sale_line, qty in unit.quantities.items()
             ],
-        }
+        )
 
-    def _prepare_item_values(self, unit, sale_line, quantity):
+    @api.model
+    def _prepare_item_values(self, run, unit, sale_line, quantity):
         return {
             "sale_line_id": sale_line.id,
             "quantity": quantity,
@@ -261,7 +276,8 @@ class BillingRun(models.Model):
             "is_late": unit.late,
         }
 
-    def _get_line_quantities(self, lines):
+    @api.model
+    def _get_line_quantities(self, run, lines):
         """{order id: {sale line id: quantity}} the ``lines`` invoice, for the
         lines made by invoicing modes (the others bill what Odoo would)."""
         quantities = {}
@@ -272,12 +288,12 @@ class BillingRun(models.Model):
             )
         return quantities
 
-    def _get_site_sections(self, line, invoice_line_commands):
+    @api.model
+    def _get_site_sections(self, run, line, invoice_line_commands):
         """A consolidated invoice's lines, each site's part under a section of its
         own (the site, its delivery address, its orders)."""
         if line.head_office_invoicing != "consolidated":
             return invoice_line_commands
-        SaleLine = self.env["sale.order.line"]
         groups = defaultdict(list)
         pending = []
         for command in invoice_line_commands:
@@ -291,7 +307,7 @@ class BillingRun(models.Model):
                 # The down payment section: with the line that follows it.
                 pending.append(command)
                 continue
-            order = SaleLine.browse(sale_line_ids[0]).order_id
+            order = self.env["sale.order.line"].browse(sale_line_ids[0]).order_id
             groups[order.partner_id.commercial_partner_id].extend(pending)
             groups[order.partner_id.commercial_partner_id].append(command)
             pending = []
@@ -310,7 +326,7 @@ class BillingRun(models.Model):
                 Command.create(
                     {
                         "display_type": "line_section",
-                        "name": self._get_site_section_name(site, site_orders),
+                        "name": self._get_site_section_name(run, site, site_orders),
                         "sequence": sequence,
                     }
                 )
@@ -322,7 +338,8 @@ class BillingRun(models.Model):
                 result.append(command)
         return result
 
-    def _get_site_section_name(self, site, orders):
+    @api.model
+    def _get_site_section_name(self, run, site, orders):
         address = orders[:1].partner_shipping_id or site
         street = ", ".join(
             part for part in (address.street, address.zip, address.city) if part
