@@ -36,17 +36,22 @@ def _sources():
 
 
 def _calls(tree, attribute):
-    """(function, call) of every call ``<something>.<attribute>(...)``."""
-    for function in ast.walk(tree):
-        if not isinstance(function, ast.FunctionDef):
-            continue
-        for node in ast.walk(function):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr == attribute
-            ):
-                yield function.name, node
+    """(function, call) of every call ``<something>.<attribute>(...)``, the
+    function being the innermost one around it (``<module>`` at module level)."""
+
+    def visit(node, function):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            function = node.name
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == attribute
+        ):
+            yield function, node
+        for child in ast.iter_child_nodes(node):
+            yield from visit(child, function)
+
+    yield from visit(tree, "<module>")
 
 
 def _call_sites(attribute, only_on_cursor=False):
@@ -54,10 +59,9 @@ def _call_sites(attribute, only_on_cursor=False):
     for path, tree in _sources():
         for function, call in _calls(tree, attribute):
             target = call.func.value
-            on_cursor = isinstance(target, ast.Attribute) and target.attr == "cr"
-            on_cursor = on_cursor or (
-                isinstance(target, ast.Name) and target.id == "cr"
-            )
+            on_cursor = (
+                isinstance(target, ast.Attribute) and target.attr in ("cr", "_cr")
+            ) or (isinstance(target, ast.Name) and target.id in ("cr", "_cr"))
             if only_on_cursor and not on_cursor:
                 continue
             sites.add((path, function))
@@ -92,3 +96,9 @@ def test_only_the_executor_commits_and_rolls_back():
 
 def test_commits_happen_at_the_executors_entry_points_only():
     assert _call_sites("_commit") == COMMIT_CALLERS
+
+
+def test_no_second_cursor_in_the_addons():
+    """A cursor of its own (``registry.cursor()``) is a second transaction in
+    the process: the executor's entry points are the only transactions."""
+    assert _call_sites("cursor") == set()

@@ -137,7 +137,7 @@ class BillingRunExecutor(models.AbstractModel):
             self.env.cr.commit()  # pylint: disable=invalid-commit
 
     @api.model
-    def _in_transaction(self, run, lines, work):
+    def _in_transaction(self, run, lines, work, delivery=False):
         """Run ``work(lines)`` and commit. When it collides with a concurrent
         transaction (another run or a user invoicing the same sales), it is
         rolled back and done again in a new transaction, whose snapshot sees
@@ -163,8 +163,12 @@ class BillingRunExecutor(models.AbstractModel):
                     attempt,
                 )
                 if attempt == MAX_TRIES_ON_CONCURRENCY_FAILURE:
-                    lines.browse(line_ids)._set_error(
-                        self.env["billing.run.invoicer"]._get_locked_message()
+                    # Only the lines the failed step still had to do.
+                    lines.browse(line_ids).filtered(
+                        lambda line: line.state == "not_done"
+                    )._set_error(
+                        self.env["billing.run.invoicer"]._get_locked_message(),
+                        delivery=delivery,
                     )
                     self._commit()
                     return
@@ -176,10 +180,14 @@ class BillingRunExecutor(models.AbstractModel):
         the sales stay locked only while they are invoiced."""
         invoicer = self.env["billing.run.invoicer"]
         sender = self.env["billing.run.sender"]
+
+        def deliver(chunk):
+            sender._deliver_lines(run, chunk, queue_email)
+            # Sent over the bus when this transaction commits.
+            run._push_progress()
+
         self._in_transaction(run, lines, lambda c: invoicer._invoice_chunk(run, c))
-        self._in_transaction(
-            run, lines, lambda c: sender._deliver_lines(run, c, queue_email)
-        )
+        self._in_transaction(run, lines, deliver, delivery=True)
 
     # ------------------------------------------------------------------
     # Chunks
@@ -224,11 +232,11 @@ class BillingRunExecutor(models.AbstractModel):
             chunk = lines.browse(ids[position : position + size])
             position += size
             if timed:
-                self._write_processing_state(run, {"process_chunk_started": size})
+                self._write_processing_state(run, {"process_chunk_started": len(chunk)})
             started = time.monotonic()
             self._process_chunk(run, chunk, queue_email)
             if timed:
-                sizer.record(size, time.monotonic() - started)
+                sizer.record(len(chunk), time.monotonic() - started)
                 self._write_processing_state(
                     run,
                     {
@@ -237,7 +245,6 @@ class BillingRunExecutor(models.AbstractModel):
                         "process_line_seconds": sizer.line_seconds,
                     },
                 )
-            run._push_progress()
         run.invalidate_recordset()
         if not run._get_pending_lines():
             run._finish_processing()

@@ -44,15 +44,13 @@ class BillingRunSender(models.AbstractModel):
         email_lines = lines.filtered(
             lambda line: line._get_delivery_action() == "email"
         )
+        print_lines = lines - email_lines
         if email_lines and queue_email:
             self._queue_email(email_lines)
-            email_lines = email_lines.browse()
-        for method, method_lines in (
-            ("email", email_lines),
-            ("manual", lines - email_lines),
-        ):
-            if method_lines:
-                self._send_lines(run, method_lines, method)
+        elif email_lines:
+            self._send_lines(run, email_lines, "email")
+        if print_lines:
+            self._send_lines(run, print_lines, "manual")
 
     @api.model
     def _queue_email(self, lines):

@@ -45,11 +45,15 @@ def cron_time_limit():
 
 def request_time_limit():
     """Seconds a prefork HTTP worker (which runs queue jobs) may take on one
-    request (0: no limit)."""
+    request (0: no limit): the lower of its real and CPU time limits."""
     if not config["workers"]:
         return 0
-    limit = config["limit_time_real"]
-    return limit if limit and limit > 0 else 0
+    limits = [
+        limit
+        for limit in (config["limit_time_real"], config["limit_time_cpu"])
+        if limit and limit > 0
+    ]
+    return min(limits, default=0)
 
 
 def cron_batch_seconds(configured=None):

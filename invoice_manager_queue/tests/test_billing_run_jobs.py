@@ -210,10 +210,13 @@ class TestBillingRunJobs(InvoiceManagerCommon):
     def test_by_default_jobs_only_when_this_server_runs_a_job_runner(self):
         ICP = self.env["ir.config_parameter"]
         ICP.search([("key", "=", "invoice_manager.processing_engine")]).unlink()
-        # This server does not load queue_job server-wide: no job runner would
-        # take the jobs, the scheduler processes the run.
+        # A server that does not load queue_job server-wide: no job runner
+        # would take the jobs, the scheduler processes the run.
         run = self._fetched_run()
-        with trap_jobs() as trap:
+        with (
+            patch.object(odoo.conf, "server_wide_modules", ["base", "web"]),
+            trap_jobs() as trap,
+        ):
             run.action_process()
             trap.assert_jobs_count(0)
         self.assertEqual(run.processing_engine, "cron")
@@ -252,7 +255,10 @@ class TestBillingRunJobs(InvoiceManagerCommon):
         self.env["ir.config_parameter"].set_param(
             "invoice_manager.processing_engine", "auto"
         )
-        with freeze_time(later):
+        with (
+            freeze_time(later),
+            patch.object(odoo.conf, "server_wide_modules", ["base", "web"]),
+        ):
             run.action_process()
         self.assertEqual(run.processing_engine, "cron")
         self.assertEqual(set(jobs.mapped("state")), {"cancelled"})
