@@ -5,7 +5,7 @@ from datetime import datetime, time
 import pytz
 from dateutil.relativedelta import relativedelta
 
-from odoo import Command, api, fields, models
+from odoo import Command, api, models
 from odoo.exceptions import UserError
 from odoo.osv import expression
 from odoo.tools.safe_eval import safe_eval
@@ -72,8 +72,8 @@ class BillingRunSelector(models.AbstractModel):
             return []
         name = field.name
         if field.ttype == "datetime":
-            # The period's days are the user's (stored datetimes are UTC).
-            tz = pytz.timezone(self.env.context.get("tz") or self.env.user.tz or "UTC")
+            # The company's days, whoever runs it (stored datetimes are UTC).
+            tz = run.company_id._get_billing_tz()
 
             def utc(day):
                 local = tz.localize(datetime.combine(day, time.min))
@@ -215,4 +215,4 @@ class BillingRunSelector(models.AbstractModel):
             return run.invoice_date
         if run.invoice_date_mode == "period_end" and run.date_to:
             return run.date_to
-        return fields.Date.context_today(self)
+        return run.company_id._get_billing_today()

@@ -1,9 +1,6 @@
 # The selector is split by concern, one file each: here the invoicing modes.
 # pylint: disable=consider-merging-classes-inherited,unused-argument
 from collections import defaultdict
-from datetime import datetime
-
-import pytz
 
 from odoo import Command, api, models
 from odoo.tools import float_compare
@@ -113,13 +110,9 @@ class BillingRunSelector(models.AbstractModel):
 
     @api.model
     def _to_local_date(self, run, value):
-        """The day of ``value`` (a UTC datetime) in the user's time zone."""
-        if not value:
-            return False
-        if not isinstance(value, datetime):
-            return value
-        tz = pytz.timezone(self.env.context.get("tz") or self.env.user.tz or "UTC")
-        return pytz.UTC.localize(value).astimezone(tz).date()
+        """The day of ``value`` (a UTC datetime) in the run's company's time
+        zone: the cut-off of a delivery or an order, by hand or scheduled."""
+        return run.company_id._to_billing_date(value)
 
     @api.model
     def _is_unit_due(self, run, unit):

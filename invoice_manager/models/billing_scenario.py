@@ -210,7 +210,7 @@ class BillingScenario(models.Model):
         scenarios).
         """
         self.ensure_one()
-        today = today or fields.Date.context_today(self)
+        today = today or self.company_id._get_billing_today()
         delta = self._get_period_delta()
         if self.last_date_to:
             date_from = self.last_date_to + relativedelta(days=1)
@@ -251,7 +251,7 @@ class BillingScenario(models.Model):
         if not day:
             return next_period
         if field.ttype == "datetime":
-            day = fields.Datetime.context_timestamp(self, day).date()
+            day = self.company_id._to_billing_date(day)
         if day >= next_period[0]:
             return next_period
         date_from = self._get_period_start(day)
@@ -261,7 +261,7 @@ class BillingScenario(models.Model):
         """(date_from, date_to) of the last period of this scenario's type that
         ended before ``today``."""
         self.ensure_one()
-        today = today or fields.Date.context_today(self)
+        today = today or self.company_id._get_billing_today()
         date_to = self._get_period_start(today) - relativedelta(days=1)
         return self._get_period_start(date_to), date_to
 

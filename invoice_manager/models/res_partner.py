@@ -1,3 +1,5 @@
+from datetime import date
+
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
@@ -25,6 +27,37 @@ HEAD_OFFICE_INVOICING = [
     ("consolidated", "One Invoice for the Head Office and its Sites"),
     ("per_site", "One Invoice per Site, to the Head Office"),
 ]
+
+
+def iso_weeks(year):
+    """How many ISO weeks ``year`` has: 52, or 53 (2020, 2026...)."""
+    return date(year, 12, 28).isocalendar()[1]
+
+
+def two_week_period(day):
+    """(first day, last day) of the two-week period containing ``day``.
+
+    Periods pair the ISO weeks of each ISO year from week 1 (1-2, 3-4, ...,
+    51-52), Monday to Sunday. In a year of 53 weeks, week 53 is paired with
+    week 1 of the next year, whose weeks then pair from week 2 (2-3, ...,
+    50-51) and whose week 52 is a period of one week; the year after pairs from
+    week 1 again. So periods tile the calendar, no day in two periods or none,
+    whatever the year has, and stay on odd ISO weeks in ordinary years.
+    """
+    monday = day - relativedelta(days=day.weekday())
+    year, week, __ = monday.isocalendar()
+    if week == 53:
+        start, weeks = monday, 2
+    elif iso_weeks(year - 1) == 53:
+        if week == 1:
+            start, weeks = monday - relativedelta(weeks=1), 2
+        elif week == 52:
+            start, weeks = monday, 1
+        else:
+            start, weeks = monday - relativedelta(weeks=week % 2), 2
+    else:
+        start, weeks = monday - relativedelta(weeks=(week + 1) % 2), 2
+    return start, start + relativedelta(weeks=weeks, days=-1)
 
 
 class ResPartner(models.Model):
@@ -153,15 +186,11 @@ class ResPartner(models.Model):
         ``day`` (batch invoicing)."""
         self.ensure_one()
         period = self.invoicing_period or "monthly"
-        if period in ("weekly", "biweekly"):
+        if period == "biweekly":
+            return two_week_period(day)
+        if period == "weekly":
             start = day - relativedelta(days=day.weekday())
-            weeks = 1
-            if period == "biweekly":
-                # Two-week periods start on the Monday of an odd ISO week.
-                weeks = 2
-                if start.isocalendar()[1] % 2 == 0:
-                    start -= relativedelta(weeks=1)
-            return start, start + relativedelta(weeks=weeks, days=-1)
+            return start, start + relativedelta(days=6)
         months = 3 if period == "quarterly" else 1
         start = day.replace(day=1)
         if months == 3:

@@ -119,13 +119,18 @@ class TestBillingRunFetch(InvoiceManagerCommon):
         self.assertEqual(invoice.invoice_line_ids.quantity, 4.0)
         self.assertAlmostEqual(invoice.amount_total, 46.00, places=2)
 
-    def test_period_days_are_the_users_days(self):
-        """An order taken at 23:30 on 31 October in New York is stored as
-        1 November 03:30 UTC: it belongs to October's run."""
+    def test_period_days_are_the_companys_days_whoever_fetches(self):
+        """An order taken at 23:30 on 31 October in New York, the company's
+        time zone, is stored as 1 November 03:30 UTC: it belongs to October's
+        run, also fetched by a user in Paris or by the scheduler (no time
+        zone)."""
         order = self._create_sale(self.customer_gamma, date(2026, 10, 31))
         order.date_order = "2026-11-01 03:30:00"
+        self.env.company.partner_id.tz = "America/New_York"
         run = self._new_run(partner_ids=[(6, 0, self.customer_gamma.ids)])
+        for tz in ("Europe/Paris", False):
+            run.with_context(tz=tz).action_fetch()
+            self.assertIn(order, run.line_ids.sale_order_ids, tz)
+        self.env.company.partner_id.tz = "UTC"
         run.with_context(tz="America/New_York").action_fetch()
-        self.assertIn(order, run.line_ids.sale_order_ids)
-        run.with_context(tz="UTC").action_fetch()
         self.assertNotIn(order, run.line_ids.sale_order_ids)

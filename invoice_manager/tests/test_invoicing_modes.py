@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, timedelta
 
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import new_test_user, tagged
@@ -210,7 +210,7 @@ class TestInvoicingModesServices(InvoiceManagerCommon):
         thursday = date(2026, 10, 29)
         expected = {
             "weekly": (date(2026, 10, 26), date(2026, 11, 1)),
-            # Two-week periods start on the Monday of an odd ISO week.
+            # Two-week periods pair odd and even ISO weeks in ordinary years.
             "biweekly": (date(2026, 10, 19), date(2026, 11, 1)),
             "monthly": (date(2026, 10, 1), date(2026, 10, 31)),
             "quarterly": (date(2026, 10, 1), date(2026, 12, 31)),
@@ -223,3 +223,30 @@ class TestInvoicingModesServices(InvoiceManagerCommon):
             customer._get_invoicing_cycle(date(2026, 11, 3)),
             (date(2026, 11, 2), date(2026, 11, 15)),
         )
+        # 2026 has 53 ISO weeks: week 53 and week 1 of 2027 are one period,
+        # 2027 pairs from week 2 and its week 52 is a period of one week.
+        for day, cycle in (
+            (date(2026, 12, 29), (date(2026, 12, 28), date(2027, 1, 10))),
+            (date(2027, 1, 6), (date(2026, 12, 28), date(2027, 1, 10))),
+            (date(2027, 1, 11), (date(2027, 1, 11), date(2027, 1, 24))),
+            (date(2027, 12, 30), (date(2027, 12, 27), date(2028, 1, 2))),
+            (date(2028, 1, 3), (date(2028, 1, 3), date(2028, 1, 16))),
+        ):
+            self.assertEqual(customer._get_invoicing_cycle(day), cycle, day)
+
+    def test_two_week_periods_tile_the_calendar(self):
+        """From 2019 to 2035 (53-week years 2020, 2026, 2032), every day is in
+        exactly one two-week period, each beginning the day after the previous
+        one ended."""
+        customer = self._create_customer("Tiles Co", "ap@tiles.test")
+        customer.invoicing_period = "biweekly"
+        day = date(2019, 1, 1)
+        previous = customer._get_invoicing_cycle(day - timedelta(days=1))
+        while day < date(2036, 1, 1):
+            cycle = customer._get_invoicing_cycle(day)
+            self.assertTrue(cycle[0] <= day <= cycle[1], day)
+            if cycle != previous:
+                self.assertEqual(cycle[0], previous[1] + timedelta(days=1), day)
+            self.assertIn((cycle[1] - cycle[0]).days, (6, 13), day)
+            previous = cycle
+            day += timedelta(days=1)

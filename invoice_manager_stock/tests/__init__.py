@@ -1,3 +1,4 @@
 from . import test_invoicing_modes
 from . import test_invoicing_modes_tour
 from . import test_credited_returns
+from . import test_billing_periods

@@ -19,6 +19,8 @@ class InvoicingModesCommon(InvoiceManagerCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        # Periods are cut in the company's time zone.
+        cls.env.company.partner_id.tz = "Europe/Brussels"
         cls.env.user.tz = "Europe/Brussels"
         cls.product_pallet = cls._create_product(
             name="Pallet",
