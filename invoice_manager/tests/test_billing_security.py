@@ -101,3 +101,34 @@ class TestBillingSecurity(InvoiceManagerCommon):
         self.assertEqual(invoice.company_id, self.company_b)
         self.assertEqual(invoice.journal_id.company_id, self.company_b)
         self.assertAlmostEqual(invoice.amount_total, 115.00, places=2)
+
+    def test_user_of_two_companies_working_in_a_processes_b_by_the_scheduler(self):
+        """A Billing User allowed in A and B, working in A, processes a run of
+        B: the scheduler invoices it in B (115.00), and the run's progress
+        goes to B's Billing Users only."""
+        biller = new_test_user(
+            self.env,
+            login="biller_ab",
+            groups="invoice_manager.group_billing_user",
+            company_id=self.company_a.id,
+            company_ids=[Command.set((self.company_a | self.company_b).ids)],
+        )
+        run = (
+            self.env["billing.run"]
+            .with_user(biller)
+            .with_context(allowed_company_ids=[self.company_a.id, self.company_b.id])
+            .create({"scenario_id": self.scenario_b.id})
+        )
+        run.write({"date_from": date(2026, 10, 1), "date_to": date(2026, 10, 31)})
+        run.action_fetch()
+        run.line_ids.billing_action = "create_only"
+        run.action_process()
+        self.assertEqual(run.process_uid, biller)
+        self.assertIn(biller, run._get_progress_listeners())
+        self.assertNotIn(self.billing_user_a, run._get_progress_listeners())
+        self.env["billing.run"]._cron_process_runs()
+        self.assertEqual(run.state, "done")
+        invoice = run.invoice_ids
+        self.assertEqual(invoice.company_id, self.company_b)
+        self.assertAlmostEqual(invoice.amount_total, 115.00, places=2)
+        self.assertEqual(self.sale_b.invoice_ids, invoice, "invoiced once")
