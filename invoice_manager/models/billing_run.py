@@ -275,6 +275,9 @@ class BillingRun(models.Model):
                 self._check_result_fields_untouched(vals, creating=True)
         for vals in vals_list:
             self._complete_rule_values(vals)
+            scenario = self.env["billing.scenario"].browse(vals.get("scenario_id"))
+            if scenario.require_approval and not vals.get("require_approval"):
+                self._check_can_relax_approval()
             if vals.get("name", "/") == "/":
                 vals["name"] = (
                     self.env["ir.sequence"].next_by_code("billing.run") or "/"
@@ -286,7 +289,26 @@ class BillingRun(models.Model):
             self._check_result_fields_untouched(vals)
             if set(vals) & set(RULE_FIELDS):
                 self._check_editable()
+            if "require_approval" in vals and not vals["require_approval"]:
+                self._check_can_relax_approval()
         return super().write(vals)
+
+    @api.model
+    def _check_can_relax_approval(self):
+        """Billing sales not approved for invoicing is the approvers' call: a
+        run (or scenario) without the approval rule is theirs to make."""
+        if self.env.su:
+            return
+        try:
+            self.env["sale.order"]._check_billing_approval_rights()
+        except AccessError as error:
+            raise AccessError(
+                self.env._(
+                    "Only users with the right to approve sales for invoicing can "
+                    "bill sales that are not approved (untick “Approved for "
+                    "Invoicing Only”)."
+                )
+            ) from error
 
     @api.model
     def _complete_rule_values(self, vals):

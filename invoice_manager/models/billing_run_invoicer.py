@@ -177,6 +177,12 @@ class BillingRunInvoicer(models.AbstractModel):
             )
             for order in orders - qualifying:
                 reasons[order].append(reason)
+        if run.use_invoicing_mode:
+            selector = self.env["billing.run.selector"]
+            for order, reason in selector._get_changed_billing_reasons(
+                run, lines
+            ).items():
+                reasons[order].append(reason)
         if not reasons:
             return lines
         kept = lines.browse()

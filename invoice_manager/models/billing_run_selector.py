@@ -71,6 +71,7 @@ class BillingRunSelector(models.AbstractModel):
         if not field:
             return []
         name = field.name
+        date_from = self._get_late_date_from(run) or run.date_from
         if field.ttype == "datetime":
             # The company's days, whoever runs it (stored datetimes are UTC).
             tz = run.company_id._get_billing_tz()
@@ -82,12 +83,50 @@ class BillingRunSelector(models.AbstractModel):
             stop = run.date_to + relativedelta(days=1)
             if run.use_invoicing_mode:
                 return [(name, "<", utc(stop))]
-            return [(name, ">=", utc(run.date_from)), (name, "<", utc(stop))]
+            return [(name, ">=", utc(date_from)), (name, "<", utc(stop))]
         if run.use_invoicing_mode:
             # What became billable before the period and was left behind is
             # billed too (late); the modes say what is due.
             return [(name, "<=", run.date_to)]
-        return [(name, ">=", run.date_from), (name, "<=", run.date_to)]
+        return [(name, ">=", date_from), (name, "<=", run.date_to)]
+
+    @api.model
+    def _get_late_date_from(self, run):
+        """First day of the sales a run bills late, or None (only its period).
+
+        The scheduler's runs of a scenario that does not follow the customers'
+        modes also bill what was left behind in the periods it already ran
+        (a sale approved after its period's run): from the first period the
+        scheduler ran for the scenario, so that turning the scheduler on never
+        bills years of forgotten history by itself."""
+        run.ensure_one()
+        if not run.is_scheduled_run or run.use_invoicing_mode:
+            return None
+        first = (
+            self.env["billing.run"]
+            .sudo()
+            .search(
+                [
+                    ("scenario_id", "=", run.scenario_id.id),
+                    ("is_scheduled_run", "=", True),
+                    ("date_from", "<", run.date_from),
+                ],
+                order="date_from",
+                limit=1,
+            )
+        )
+        return first.date_from or None
+
+    @api.model
+    def _is_order_late(self, run, order):
+        """Whether ``order`` belongs to a period before ``run``'s (billed late)."""
+        field = run.scenario_id.sudo().date_field_id
+        if not field or not run.date_from or not order[field.name]:
+            return False
+        value = order[field.name]
+        if field.ttype == "datetime":
+            value = run.company_id._to_billing_date(value)
+        return value < run.date_from
 
     @api.model
     def _get_rule_domains(self, run):
@@ -124,6 +163,23 @@ class BillingRunSelector(models.AbstractModel):
         if run.require_approval:
             reason = self.env._("it is no longer approved for invoicing")
             rules.append((reason, [("approved_for_invoicing", "=", True)]))
+        elif run.company_id.billing_forbid_self_approval and not self.env.su:
+            # Without the approval rule, one's own sales still need another
+            # approver where the company says so.
+            reason = self.env._(
+                "it is your own sale, not approved for invoicing, and your "
+                "company does not let salespeople bill their own sales unapproved"
+            )
+            rules.append(
+                (
+                    reason,
+                    [
+                        "|",
+                        ("approved_for_invoicing", "=", True),
+                        ("user_id", "!=", self.env.uid),
+                    ],
+                )
+            )
         return {reason: domain for reason, domain in rules if domain}
 
     @api.model
@@ -177,14 +233,21 @@ class BillingRunSelector(models.AbstractModel):
             groups[self._get_line_grouping_key(run, order)].append(order)
         for sequence, group in enumerate(groups.values(), start=1):
             first = group[0]
+            group_orders = self.env["sale.order"].union(*group)
+            if len(group) > 1:
+                # One invoice: its amounts as the invoice rounds them.
+                group_amounts = [group_orders._get_billing_group_amounts()]
+            else:
+                group_amounts = [amounts[first.id]]
             vals_list.append(
                 self._prepare_run_line_values(
                     run,
                     first.partner_invoice_id,
                     first.currency_id,
-                    self.env["sale.order"].union(*group),
-                    [amounts[order.id] for order in group],
+                    group_orders,
+                    group_amounts,
                     sequence=sequence,
+                    is_late=any(self._is_order_late(run, order) for order in group),
                 )
             )
         return vals_list

@@ -44,7 +44,8 @@ class BillingRunSelector(models.AbstractModel):
             groups[self._get_unit_grouping_key(run, unit)].append(unit)
         split_reasons = self._get_split_reasons(run, list(groups))
         amounts = orders._get_billing_amounts_for(
-            self._get_group_quantities(run, list(groups.values()))
+            self._get_group_quantities(run, list(groups.values())),
+            group_of=lambda index: index,
         )
         vals_list = []
         for index, (key, group_units) in enumerate(groups.items()):
@@ -167,6 +168,44 @@ class BillingRunSelector(models.AbstractModel):
         else:
             grouping = ("per_shipment", *unit.key)
         return (grouping, *self._get_invoice_split_values(run, order))
+
+    @api.model
+    def _get_changed_billing_reasons(self, run, lines):
+        """{order: why} for the sales of ``lines`` (made by invoicing modes) whose
+        customer, head office or invoicing mode changed since the run was
+        fetched: their line would bill the wrong customer, or in the wrong
+        way. Checked again at Process, with the other rules."""
+        reasons = {}
+        for line in lines.filtered(
+            lambda line: line.invoicing_mode and not line.replaced_invoice_ids
+        ):
+            for order in line.sale_order_ids:
+                partner = order.partner_invoice_id._get_billing_partner()
+                site = order.partner_invoice_id.commercial_partner_id
+                head_office = self._is_invoiced_as_head_office(run, partner, site)
+                billed = partner if head_office else site
+                consolidation = (
+                    (partner.head_office_invoicing or "consolidated")
+                    if head_office
+                    else False
+                )
+                mode = partner.invoicing_mode or "per_shipment"
+                if line.partner_id.commercial_partner_id != billed:
+                    reasons[order] = self.env._(
+                        "its customer is now billed to %(partner)s, not "
+                        "%(fetched)s (head office changed since the run was "
+                        "fetched): fetch again",
+                        partner=billed.display_name,
+                        fetched=line.partner_id.commercial_partner_id.display_name,
+                    )
+                elif (line.head_office_invoicing or False) != consolidation or (
+                    line.invoicing_mode != mode
+                ):
+                    reasons[order] = self.env._(
+                        "its customer's invoicing mode or head office invoicing "
+                        "changed since the run was fetched: fetch again"
+                    )
+        return reasons
 
     @api.model
     def _is_invoiced_as_head_office(self, run, partner, site):

@@ -63,15 +63,12 @@ class BillingRunSelector(models.AbstractModel):
         for index, old in enumerate(old_lines):
             invoices = self._get_replaceable_invoices(run, old.invoice_ids)
             old_by_index[index] = (old, invoices)
-            for invoice_line in invoices.invoice_line_ids:
-                for sale_line in invoice_line.sale_line_ids.filtered(
-                    lambda line: not line.is_downpayment and not line.display_type
-                ):
-                    by_line = quantities.setdefault((index, sale_line.order_id.id), {})
-                    by_line[sale_line.id] = (
-                        by_line.get(sale_line.id, 0.0) + invoice_line.quantity
-                    )
-        amounts = old_lines.sale_order_ids._get_billing_amounts_for(quantities)
+            for sale_line, qty in self._get_replaced_quantities(run, invoices).items():
+                by_line = quantities.setdefault((index, sale_line.order_id.id), {})
+                by_line[sale_line.id] = by_line.get(sale_line.id, 0.0) + qty
+        amounts = old_lines.sale_order_ids._get_billing_amounts_for(
+            quantities, group_of=lambda index: index
+        )
         for index, (old, invoices) in old_by_index.items():
             sequence += 1
             keys = [key for key in quantities if key[0] == index]
@@ -98,6 +95,101 @@ class BillingRunSelector(models.AbstractModel):
         return vals_list
 
     @api.model
+    def _get_replaced_quantities(self, run, invoices):
+        """{sale line: quantity} that ``invoices`` still bill: what they
+        invoiced, less what their posted credit notes credited (a replacement
+        bills what the customer owes, at the corrected price)."""
+        quantities = defaultdict(float)
+        for invoice_line in invoices.invoice_line_ids:
+            for sale_line in invoice_line.sale_line_ids.filtered(
+                lambda line: not line.is_downpayment and not line.display_type
+            ):
+                quantities[sale_line] += invoice_line.quantity
+        for sale_line, qty in self._get_credited_quantities(run, invoices).items():
+            if sale_line in quantities:
+                quantities[sale_line] -= qty
+        return {
+            sale_line: qty
+            for sale_line, qty in quantities.items()
+            if not sale_line.currency_id.is_zero(qty)
+        }
+
+    @api.model
+    def _get_credited_quantities(self, run, invoices):
+        """{sale line: quantity} the posted credit notes of ``invoices``
+        credited (Odoo's *Credit Note*)."""
+        credited = defaultdict(float)
+        credit_notes = invoices.reversal_move_ids.filtered(
+            lambda move: move.state == "posted" and move.move_type == "out_refund"
+        )
+        for invoice_line in credit_notes.invoice_line_ids:
+            for sale_line in invoice_line.sale_line_ids:
+                credited[sale_line] += invoice_line.quantity
+        return credited
+
+    @api.model
+    def _reverse_replaced_invoices(self, run, posted):
+        """Reverse ``posted`` invoices by a credit note of what they still bill
+        (net of their own credit notes), reconciled with them: what was paid on
+        an invoice stays as a credit that ``_link_replacements`` gives to its
+        replacement (Odoo's cancelling reversal would detach the payments)."""
+        reversals = posted._reverse_moves(
+            default_values_list=[
+                {
+                    "ref": self.env._(
+                        "Replaced by billing run %(run)s: %(invoice)s",
+                        run=run.name,
+                        invoice=move.name,
+                    ),
+                    "billing_rebill_credited_qty": True,
+                }
+                for move in posted
+            ]
+        )
+        for invoice, reversal in zip(posted, reversals, strict=True):
+            credited = self._get_credited_quantities(run, invoice)
+            commands = []
+            for line in reversal.invoice_line_ids.filtered("sale_line_ids"):
+                sale_line = line.sale_line_ids[:1]
+                used = min(credited.get(sale_line, 0.0), line.quantity)
+                if not used:
+                    continue
+                credited[sale_line] -= used
+                if line.currency_id.is_zero(line.quantity - used):
+                    commands.append(Command.delete(line.id))
+                else:
+                    commands.append(
+                        Command.update(line.id, {"quantity": line.quantity - used})
+                    )
+            if commands:
+                reversal.write({"invoice_line_ids": commands})
+        reversals.action_post()
+        for invoice, reversal in zip(posted, reversals, strict=True):
+            credit_notes = invoice.reversal_move_ids.filtered(
+                lambda move: move.state == "posted"
+            )
+            self._reconcile_receivables(invoice | credit_notes | reversal)
+        return reversals
+
+    @api.model
+    def _reconcile_receivables(self, moves):
+        """Reconcile the open receivable lines of ``moves``, account by account."""
+        lines = moves.line_ids.filtered(
+            lambda line: (
+                line.account_id.account_type == "asset_receivable"
+                and not line.reconciled
+            )
+        )
+        for account in lines.account_id:
+            same = lines.filtered(
+                lambda line, account=account: line.account_id == account
+            )
+            if same.filtered(lambda line: line.balance > 0) and same.filtered(
+                lambda line: line.balance < 0
+            ):
+                same.reconcile()
+
+    @api.model
     def _release_replaced_invoices(self, run, lines):
         """Before ``lines`` are invoiced: their replaced drafts are emptied (to be
         filled again in place) and their replaced posted invoices reversed by a
@@ -115,20 +207,7 @@ class BillingRunSelector(models.AbstractModel):
                 # Further drafts of the line are cancelled: one invoice per line.
                 drafts[1:].button_cancel()
             if posted:
-                posted._reverse_moves(
-                    default_values_list=[
-                        {
-                            "ref": self.env._(
-                                "Replaced by billing run %(run)s: %(invoice)s",
-                                run=run.name,
-                                invoice=move.name,
-                            ),
-                            "billing_rebill_credited_qty": True,
-                        }
-                        for move in posted
-                    ],
-                    cancel=True,
-                )
+                self._reverse_replaced_invoices(run, posted)
         if lines.replaced_invoice_ids:
             self.env.flush_all()
             lines.sale_order_ids.order_line.invalidate_recordset()
@@ -145,6 +224,17 @@ class BillingRunSelector(models.AbstractModel):
             for old in line.replaced_invoice_ids - new:
                 old.sudo().billing_replaced_by_id = new
                 credit_notes = old.reversal_move_ids
+                if new.state == "posted":
+                    # What was paid on the old invoice pays the new one.
+                    self._reconcile_receivables(
+                        new
+                        | credit_notes.filtered(
+                            lambda move: (
+                                move.billing_rebill_credited_qty
+                                and move.state == "posted"
+                            )
+                        )
+                    )
                 values = {
                     "old": old._get_html_link(),
                     "new": new._get_html_link(),

@@ -138,6 +138,17 @@ class BillingScenario(models.Model):
         help="End of the last billing period a run of this scenario processed.",
     )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        if any(not vals.get("require_approval", True) for vals in vals_list):
+            self.env["billing.run"]._check_can_relax_approval()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if "require_approval" in vals and not vals["require_approval"]:
+            self.env["billing.run"]._check_can_relax_approval()
+        return super().write(vals)
+
     @api.constrains("invoice_date_mode", "invoice_date")
     def _check_invoice_date(self):
         for scenario in self:
@@ -271,8 +282,9 @@ class BillingScenario(models.Model):
 
         One run per scenario and period, whatever the number of ticks: a tick
         finds the run an earlier one made (fetched or being processed) and
-        leaves it to the processing job, or takes up a run left at the billing
-        rules step; a processed period is never invoiced again. Each scenario
+        leaves it to the processing job, or takes up its own run left at the
+        billing rules step (never a user's); a processed period is never
+        invoiced again. Each scenario
         is a transaction of its own (committed), so one failing scenario does
         not stop the others.
         """
@@ -292,7 +304,10 @@ class BillingScenario(models.Model):
         return [("is_scheduled", "=", True)]
 
     def _start_scheduled_run(self):
-        """Fetch and queue the run of the last closed period (once)."""
+        """Fetch and queue the scheduler's run of the last closed period (once).
+
+        Only the scheduler's own runs are taken up: a run a user made for the
+        same period stays the user's, processed when the user says so."""
         self.ensure_one()
         date_from, date_to = self._get_last_closed_period()
         Run = self.env["billing.run"]
@@ -301,6 +316,7 @@ class BillingScenario(models.Model):
                 ("scenario_id", "=", self.id),
                 ("date_from", "=", date_from),
                 ("date_to", "=", date_to),
+                ("is_scheduled_run", "=", True),
             ],
             order="id",
             limit=1,

@@ -293,11 +293,37 @@ class SaleOrder(models.Model):
             ],
         )
 
-    def _get_billing_amounts_for(self, quantities):
+    def _get_billing_amounts_for(self, quantities, group_of=None):
         """{(key, order id): (untaxed, total)} of the invoices billing
         ``quantities`` ({(key, order id): {sale line id: quantity}}), signed, in
         the orders' currencies. Each order's down payments still to deduct are
-        deducted from its first key, as Odoo's final invoice deducts them."""
+        deducted from its first key, as Odoo's final invoice deducts them.
+
+        With ``group_of`` (key -> invoice), the keys of one invoice are computed
+        together, as the invoice computes them (one rounding over all its lines
+        when the company rounds taxes globally): the invoice's amounts are given
+        to its first key, nothing to the others."""
+        base_lines_by_key = self._get_billing_base_lines_for(quantities)
+        invoices = defaultdict(list)
+        for key_order in base_lines_by_key:
+            invoices[group_of(key_order[0]) if group_of else key_order].append(
+                key_order
+            )
+        amounts = {}
+        for keys in invoices.values():
+            base_lines = [
+                base_line for key in keys for base_line in base_lines_by_key[key]
+            ]
+            amounts[keys[0]] = self.browse(keys[0][1])._get_billing_amounts_of(
+                base_lines
+            )
+            for key in keys[1:]:
+                amounts[key] = (0.0, 0.0)
+        return amounts
+
+    def _get_billing_base_lines_for(self, quantities):
+        """{(key, order id): base lines} of ``quantities``, each order's down
+        payments still to deduct on its first key (Odoo's tax base lines)."""
         lines = self._fetch_billing_lines()
         line_by_id = {line.id: line for line in lines}
         down_payments = defaultdict(list)
@@ -305,7 +331,7 @@ class SaleOrder(models.Model):
             if line.is_downpayment and line.qty_to_invoice < 0:
                 down_payments[line.order_id.id].append(line)
         deducted = set()
-        amounts = {}
+        base_lines_by_key = {}
         for (key, order_id), by_line in quantities.items():
             base_lines = [
                 line_by_id[line_id]._prepare_base_line_for_taxes_computation(
@@ -322,10 +348,27 @@ class SaleOrder(models.Model):
                     )
                     for line in down_payments[order_id]
                 ]
-            amounts[key, order_id] = self.browse(order_id)._get_billing_amounts_of(
-                base_lines
-            )
-        return amounts
+            base_lines_by_key[key, order_id] = base_lines
+        return base_lines_by_key
+
+    def _get_billing_group_amounts(self):
+        """(untaxed, total) of one invoice of all these orders' quantities to
+        bill (``_get_billing_amounts``), computed as that invoice computes them."""
+        precision = self.env["decimal.precision"].precision_get(
+            "Product Unit of Measure"
+        )
+        lines = self._fetch_billing_lines()
+        quantities = {
+            (0, line.order_id.id): {} for line in lines if not line.is_downpayment
+        }
+        for line in lines:
+            if line.is_downpayment or float_is_zero(
+                line.billing_qty_to_invoice, precision_digits=precision
+            ):
+                continue
+            quantities[0, line.order_id.id][line.id] = line.billing_qty_to_invoice
+        amounts = self._get_billing_amounts_for(quantities, group_of=lambda key: 0)
+        return amounts[next(iter(amounts))] if amounts else (0.0, 0.0)
 
     def _get_billing_amounts_of(self, base_lines):
         """(untaxed, total) of an invoice of this order's ``base_lines``, as Odoo

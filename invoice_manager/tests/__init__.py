@@ -7,9 +7,13 @@ from . import test_billing_security
 from . import test_invoice_manager_tour
 from . import test_billing_run_background
 from . import test_billing_approval
+from . import test_billing_approval_rule
+from . import test_billing_rules_at_process
 from . import test_invoicing_modes
 from . import test_billing_scheduled
 from . import test_billing_cycles
+from . import test_billing_replace_money
+from . import test_billing_amounts_rounding
 from . import test_billing_run_delivery_retry
 from . import test_billing_run_time_limit
 from . import test_billing_run_reopen

@@ -110,3 +110,63 @@ class TestScheduledBilling(InvoiceManagerCommon):
         self.scenario.is_scheduled = False
         self._tick()
         self.assertFalse(self._runs())
+
+    def test_scheduler_leaves_a_users_run_of_the_period_to_the_user(self):
+        """A user's fetched run of October, narrowed to Alpha, is not the
+        scheduler's: the scheduler bills the whole period in its own run, the
+        user's run waits for the user, and nobody is billed twice."""
+        users_run = self.Run.create(
+            {
+                "scenario_id": self.scenario.id,
+                "date_from": date(2026, 10, 1),
+                "date_to": date(2026, 10, 31),
+                "partner_ids": [(6, 0, self.customer_alpha.ids)],
+            }
+        )
+        users_run.action_fetch()
+        self._tick()
+        self.assertEqual(users_run.state, "ready")
+        scheduled = self._runs() - users_run
+        self.assertTrue(scheduled.is_scheduled_run)
+        self.assertEqual(scheduled.state, "done")
+        self.assertEqual(
+            scheduled.line_ids.sale_order_ids, self.sale_alpha | self.sale_beta
+        )
+        self.assertEqual(
+            sorted(scheduled.invoice_ids.mapped("amount_total")), [115.00, 317.98]
+        )
+        # The user processes his run later: Alpha was billed by the scheduler.
+        users_run.action_process()
+        with patch.object(type(self.env["res.users"]), "_bus_send"):
+            self.Run._cron_process_runs()
+        self.assertFalse(users_run.invoice_ids)
+        self.assertEqual(len(self.sale_alpha.invoice_ids), 1)
+        self.assertIn(scheduled.name, users_run.line_ids.error_message)
+
+    def test_sale_approved_after_its_periods_run_is_billed_late_next_run(self):
+        late = self._create_sale(
+            self.customer_gamma, date(2026, 10, 20), approved=False
+        )
+        self._tick()
+        october = self._runs()
+        self.assertNotIn(late, october.line_ids.sale_order_ids)
+        late.action_approve_for_invoicing()
+        self._tick("2026-12-01 03:00")
+        november = self._runs() - october
+        line = november.line_ids.filtered(lambda line: late in line.sale_order_ids)
+        self.assertTrue(line.is_late)
+        self.assertEqual(line.invoice_ids.amount_total, 115.00)
+        self.assertEqual(line.invoice_ids.invoice_date, date(2026, 11, 30))
+        on_time = november.line_ids - line
+        self.assertEqual(on_time.sale_order_ids, self.sale_november)
+        self.assertFalse(on_time.is_late)
+        # Billed once: the next month's run finds nothing more to bill for it.
+        self._tick("2027-01-04 03:00")
+        self.assertEqual(len(late.invoice_ids), 1)
+
+    def test_first_scheduled_run_bills_only_its_period(self):
+        """Turning the scheduler on does not bill older forgotten sales."""
+        old = self._create_sale(self.customer_gamma, date(2026, 8, 20))
+        self._tick()
+        self.assertNotIn(old, self._runs().line_ids.sale_order_ids)
+        self.assertFalse(old.invoice_ids)
