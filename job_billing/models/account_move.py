@@ -24,6 +24,7 @@ class AccountMove(models.Model):
         copy=True,
         readonly=True,
         tracking=True,
+        check_company=True,
     )
     job_invoice_type = fields.Selection(JOB_INVOICE_TYPES, copy=True, readonly=True)
     job_invoice_policy = fields.Selection(
@@ -374,6 +375,7 @@ class AccountMove(models.Model):
             job_moves._check_job_invoice_allowed()
             job_moves._check_job_invoice_approval()
             job_moves._check_job_invoice_backdating()
+            job_moves._check_job_deposit_credit_notes()
         posted = super()._post(soft=soft)
         posted_jobs = posted.filtered("job_id")
         if posted_jobs:
@@ -388,6 +390,58 @@ class AccountMove(models.Model):
                 )
             posted_jobs.job_id._check_job_figures()
         return posted
+
+    def _get_job_deposit_credited(self):
+        """Untaxed amount of deposit a credit note credits."""
+        self.ensure_one()
+        if self.move_type != "out_refund":
+            return 0.0
+        return sum(
+            self.invoice_line_ids.filtered(
+                lambda line: line.job_line_kind == "deposit"
+            ).mapped("price_subtotal")
+        )
+
+    def _check_job_deposit_credit_notes(self):
+        """A credit note of a deposit, when posted, credits at most what is
+        left of the job's deposits (not yet deducted); in draft it may
+        credit more, to be edited down first (Odoo's Credit Note makes a full
+        reversal draft). Checked before posting, to say how far down."""
+        credit_notes = self.filtered(
+            lambda m: (
+                m.job_id
+                and m.state == "draft"
+                and not m.currency_id.is_zero(m._get_job_deposit_credited())
+            )
+        )
+        if not credit_notes:
+            return
+        credit_notes.job_id._refresh_figures()
+        left = {}
+        for move in credit_notes:
+            job = move.job_id
+            if job not in left:
+                left[job] = job._get_deposit_left_to_credit()
+            credited = move._get_job_deposit_credited()
+            if job.currency_id.compare_amounts(credited, left[job]) > 0:
+                raise UserError(move._get_job_deposit_credit_error(left[job]))
+            left[job] -= credited
+
+    def _get_job_deposit_credit_error(self, left):
+        """This credit note credits more deposit than the ``left`` of it."""
+        self.ensure_one()
+        job = self.job_id
+        return self.env._(
+            "Credit note %(credit_note)s credits %(credited).2f of the deposits "
+            "of job %(job)s, but only %(left).2f of them is not yet deducted on "
+            "its invoices: a deposit already deducted cannot be credited. Edit "
+            "the credit note down to %(left).2f at most, or credit the invoices "
+            "deducting the deposit first.",
+            credit_note=self._get_job_invoice_label(),
+            credited=self._get_job_deposit_credited(),
+            job=job.name,
+            left=max(left, 0.0),
+        )
 
     def button_draft(self):
         self._check_job_export_lock()
@@ -454,16 +508,20 @@ class AccountMove(models.Model):
         self.ensure_one()
         if self.state != "draft":
             raise UserError(self.env._("Only a draft invoice can be regenerated."))
-        wizard = self.env["billing.job.invoice"].create(
-            {
-                "job_id": self.job_id.id,
-                "policy": self.job_invoice_policy,
-                "percent": self.job_invoice_percent,
-                "amount": self.job_invoice_amount
-                if POLICIES[self.job_invoice_policy].invoice_type != "correction"
-                else 0.0,
-                "partner_id": self.partner_id.id,
-                "invoice_date": self.invoice_date,
-            }
+        wizard = (
+            self.env["billing.job.invoice"]
+            .with_company(self.company_id)
+            .create(
+                {
+                    "job_id": self.job_id.id,
+                    "policy": self.job_invoice_policy,
+                    "percent": self.job_invoice_percent,
+                    "amount": self.job_invoice_amount
+                    if POLICIES[self.job_invoice_policy].invoice_type != "correction"
+                    else 0.0,
+                    "partner_id": self.partner_id.id,
+                    "invoice_date": self.invoice_date,
+                }
+            )
         )
         wizard._regenerate(self)

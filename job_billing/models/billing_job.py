@@ -17,6 +17,7 @@ class BillingJob(models.Model):
     _description = "Job"
     _inherit = ["mail.thread", "mail.activity.mixin"]
     _order = "id desc"
+    _check_company_auto = True
 
     name = fields.Char(
         string="Number", required=True, copy=False, readonly=True, default="/"
@@ -30,6 +31,7 @@ class BillingJob(models.Model):
         string="Customer",
         required=True,
         tracking=True,
+        check_company=True,
         domain="[('company_id', 'in', (False, company_id))]",
     )
     user_id = fields.Many2one(
@@ -40,6 +42,7 @@ class BillingJob(models.Model):
         "sale.order",
         string="Sale Orders",
         copy=False,
+        check_company=True,
         domain="[('company_id', '=', company_id), ('state', '=', 'sale')]",
     )
     invoiceable_ids = fields.One2many(
@@ -145,9 +148,10 @@ class BillingJob(models.Model):
             ("parent_state", "!=", "cancel"),
         ]
 
-    def _get_invoiced_totals(self):
-        """Untaxed amounts of the jobs' draft and posted invoice lines, signed
-        as billed to the customer (credit notes negative), by job:
+    def _get_invoiced_totals(self, moves=None):
+        """Untaxed amounts of the jobs' draft and posted invoice lines (of
+        ``moves`` only, if given), signed as billed to the customer (credit
+        notes negative), by job:
         {(job_id, key): amount} where key is a line kind (its untaxed amount),
         ``"<kind>_discount"`` (the discounts of progress and adjustment lines),
         ``"price"`` (what the lines bill of the job price: the invoiceables
@@ -159,6 +163,8 @@ class BillingJob(models.Model):
         if not self._origin.ids:
             return totals
         domain = self._get_invoiced_line_domain()
+        moves_domain = [("move_id", "in", moves.ids)] if moves is not None else []
+        domain = expression.AND([domain, moves_domain])
         groups = self.env["account.move.line"]._read_group(
             domain,
             ["job_id", "job_line_kind", "move_type"],
@@ -172,6 +178,7 @@ class BillingJob(models.Model):
                 ("job_id", "in", self._origin.ids),
                 ("move_id.state", "!=", "cancel"),
                 ("is_correction", "=", False),
+                *moves_domain,
             ],
             ["job_id"],
             ["amount:sum"],
@@ -250,18 +257,56 @@ class BillingJob(models.Model):
         if not jobs or self.env.context.get("job_billing_defer_checks") is DEFER_CHECKS:
             return
         jobs._sync_billed_state()
-        self.env.flush_all()
-        # recompute from the lines as they are now, whatever was missed
-        for fname in ("amount_invoiced", "deposit_balance", "amount_to_invoice"):
-            self.env.add_to_compute(self._fields[fname], jobs)
-        jobs.invoiceable_ids.invalidate_recordset(
-            ["qty_invoiced", "amount_invoiced", "qty_to_invoice", "amount_to_invoice"]
-        )
-        self.env.flush_all()
+        jobs._refresh_figures()
         for job in jobs:
             error = job._get_figures_error()
             if error:
                 raise UserError(error)
+
+    def _refresh_figures(self):
+        """Recompute the jobs' figures from their invoice lines as they are
+        now, whatever was missed."""
+        self.env.flush_all()
+        for fname in ("amount_invoiced", "deposit_balance", "amount_to_invoice"):
+            self.env.add_to_compute(self._fields[fname], self)
+        self.invoiceable_ids.invalidate_recordset(
+            ["qty_invoiced", "amount_invoiced", "qty_to_invoice", "amount_to_invoice"]
+        )
+        self.env.flush_all()
+
+    def _get_draft_credits(self):
+        """What the job's draft credit notes take off its figures, signed as
+        in ``_get_invoiced_totals`` (negative): ``{"price": .., "deposit":
+        ..}``. A draft credit note is a draft: the rules against crediting
+        more of the job price or of the deposits than was billed or received
+        judge it when it is posted, so that Odoo's Credit Note (a full
+        reversal, in draft) can be edited down to what is left first. (The
+        invoiceables a credit note credits are set when it is made, editing
+        cannot lower them: they are judged at once.)"""
+        self.ensure_one()
+        draft_credits = defaultdict(float)
+        credit_notes = self.invoice_ids.filtered(
+            lambda m: m.move_type == "out_refund" and m.state == "draft"
+        )
+        if not credit_notes:
+            return draft_credits
+        totals = self._get_invoiced_totals(moves=credit_notes)
+        draft_credits["price"] = totals[self.id, "price"]
+        draft_credits["deposit"] = totals[self.id, "deposit"]
+        return draft_credits
+
+    def _get_deposit_left_to_credit(self):
+        """The deposits not yet deducted, the draft credit notes left out:
+        what a credit note of the deposits may credit."""
+        self.ensure_one()
+        return self.deposit_balance - self._get_draft_credits()["deposit"]
+
+    def _get_deposit_balance_to_check(self):
+        """The deposits not yet deducted, the draft credit notes left out."""
+        self.ensure_one()
+        if self.currency_id.compare_amounts(self.deposit_balance, 0.0) >= 0:
+            return self.deposit_balance
+        return self._get_deposit_left_to_credit()
 
     def _get_figures_error(self):
         """Why the job's figures break a rule, or False (hook)."""
@@ -294,23 +339,21 @@ class BillingJob(models.Model):
         and billed in full once the job is billed."""
         self.ensure_one()
         currency = self.currency_id
-        if currency.compare_amounts(self.amount_invoiced, 0.0) < 0:
+        if currency.compare_amounts(self.amount_invoiced, 0.0) < 0 and (
+            currency.compare_amounts(
+                self.amount_invoiced - self._get_draft_credits()["price"], 0.0
+            )
+            < 0
+        ):
             return self.env._(
                 "Job %(job)s: this would credit more of the job price than was "
                 "billed (%(amount).2f).",
                 job=self.name,
                 amount=self.amount_invoiced,
             )
-        if currency.compare_amounts(self.deposit_balance, 0.0) < 0:
-            return self.env._(
-                "Job %(job)s: the deposits would be %(deducted).2f deducted for "
-                "%(deposits).2f received. A deposit already deducted on another "
-                "invoice cannot be credited, cancelled or deleted: credit or "
-                "cancel the invoices deducting it first.",
-                job=self.name,
-                deducted=self.deposit_balance - self.deposit_invoiced,
-                deposits=self.deposit_invoiced,
-            )
+        deposit_balance = self._get_deposit_balance_to_check()
+        if currency.compare_amounts(deposit_balance, 0.0) < 0:
+            return self._get_deposit_figures_error(deposit_balance)
         if (
             currency.compare_amounts(
                 self.amount_invoiced + self.deposit_balance, self.suggested_price
@@ -346,6 +389,22 @@ class BillingJob(models.Model):
                 deposit=self.deposit_balance,
             )
         return False
+
+    def _get_deposit_figures_error(self, deposit_balance):
+        """The deposits would be deducted beyond what was received."""
+        self.ensure_one()
+        deducted = self.deposit_invoiced - self.deposit_balance
+        return self.env._(
+            "Job %(job)s: %(deducted).2f of its deposits is deducted on its "
+            "invoices, more than the %(received).2f received (deposits less "
+            "their credit notes). A deposit already deducted on another invoice "
+            "cannot be credited, cancelled or deleted: credit or cancel the "
+            "invoices deducting it first, or credit only what is not yet "
+            "deducted.",
+            job=self.name,
+            deducted=deducted,
+            received=deducted + deposit_balance,
+        )
 
     def _get_effective_final_invoice(self):
         """The posted final invoice that no credit note reverses."""
@@ -509,6 +568,9 @@ class BillingJob(models.Model):
 
     # ------------------------------------------------------------------ order items
     def _prepare_order_item_values(self, sale_line):
+        """An order item bills what its sale line says: its quantity, unit
+        price and discount here, its taxes read from the line
+        (``billing.job.invoiceable._get_taxes``)."""
         return {
             "job_id": self.id,
             "sale_line_id": sale_line.id,
@@ -516,8 +578,14 @@ class BillingJob(models.Model):
             "name": sale_line.name,
             "product_id": sale_line.product_id.id,
             "quantity": sale_line.product_uom_qty,
-            "price_unit": sale_line.price_reduce_taxexcl,
+            "price_unit": sale_line.price_unit,
+            "discount": sale_line.discount,
         }
+
+    @api.model
+    def _get_order_item_synced_fields(self):
+        """The order item fields kept in step with their sale line (hook)."""
+        return ("quantity", "price_unit", "discount")
 
     def _get_order_item_lines(self):
         return self.sale_order_ids.order_line.filtered(
@@ -570,6 +638,7 @@ class BillingJob(models.Model):
         self._check_order_currency()
         Invoiceable = self.env["billing.job.invoiceable"]
         to_create, to_update, stale = [], defaultdict(Invoiceable.browse), Invoiceable
+        synced_fields = self._get_order_item_synced_fields()
         for job in self:
             sale_lines = job._get_order_item_lines()
             items = job.invoiceable_ids.filtered(lambda i: i.source == "order_item")
@@ -577,20 +646,18 @@ class BillingJob(models.Model):
             for sale_line in sale_lines:
                 values = job._prepare_order_item_values(sale_line)
                 item = by_line.get(sale_line)
+                synced = tuple(values[fname] for fname in synced_fields)
                 if not item:
                     to_create.append(values)
-                elif (item.quantity, item.price_unit) != (
-                    values["quantity"],
-                    values["price_unit"],
-                ):
-                    to_update[values["quantity"], values["price_unit"]] |= item
+                elif tuple(item[fname] for fname in synced_fields) != synced:
+                    to_update[synced] |= item
             stale |= items.filtered(
                 lambda i, lines=sale_lines: (
                     i.sale_line_id not in lines and not i.allocation_ids
                 )
             )
-        for (quantity, price_unit), changed in to_update.items():
-            changed.write({"quantity": quantity, "price_unit": price_unit})
+        for synced, changed in to_update.items():
+            changed.write(dict(zip(synced_fields, synced, strict=True)))
         stale.unlink()
         Invoiceable.create(to_create)
 

@@ -8,15 +8,24 @@ class BillingJobAllocation(models.Model):
     _name = "billing.job.allocation"
     _description = "Job Invoiceable Billed on an Invoice Line"
     _order = "id"
+    _check_company_auto = True
 
     move_line_id = fields.Many2one(
-        "account.move.line", required=True, ondelete="cascade", index=True
+        "account.move.line",
+        required=True,
+        ondelete="cascade",
+        index=True,
+        check_company=True,
     )
     move_id = fields.Many2one(
         related="move_line_id.move_id", store=True, index=True, string="Invoice"
     )
     invoiceable_id = fields.Many2one(
-        "billing.job.invoiceable", required=True, ondelete="restrict", index=True
+        "billing.job.invoiceable",
+        required=True,
+        ondelete="restrict",
+        index=True,
+        check_company=True,
     )
     job_id = fields.Many2one(related="invoiceable_id.job_id", store=True)
     company_id = fields.Many2one(related="invoiceable_id.company_id", store=True)

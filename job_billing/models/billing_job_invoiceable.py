@@ -8,9 +8,10 @@ class BillingJobInvoiceable(models.Model):
     _name = "billing.job.invoiceable"
     _description = "Job Invoiceable"
     _order = "job_id, source desc, sequence, id"
+    _check_company_auto = True
 
     job_id = fields.Many2one(
-        "billing.job", required=True, ondelete="cascade", index=True
+        "billing.job", required=True, ondelete="cascade", index=True, check_company=True
     )
     company_id = fields.Many2one(related="job_id.company_id", store=True)
     currency_id = fields.Many2one(related="job_id.currency_id")
@@ -21,7 +22,11 @@ class BillingJobInvoiceable(models.Model):
         default="charge",
     )
     sale_line_id = fields.Many2one(
-        "sale.order.line", string="Sale Order Line", ondelete="set null", index=True
+        "sale.order.line",
+        string="Sale Order Line",
+        ondelete="set null",
+        index=True,
+        check_company=True,
     )
     charge_category = fields.Selection(
         [
@@ -41,7 +46,7 @@ class BillingJobInvoiceable(models.Model):
         readonly=False,
         required=True,
     )
-    product_id = fields.Many2one("product.product", required=True)
+    product_id = fields.Many2one("product.product", required=True, check_company=True)
     quantity = fields.Float(default=1.0, digits="Product Unit of Measure")
     price_unit = fields.Float(
         string="Unit Price",
@@ -50,12 +55,19 @@ class BillingJobInvoiceable(models.Model):
         precompute=True,
         readonly=False,
         digits="Product Price",
+        help="Order items: the sale line's unit price, taxes included if its "
+        "taxes are included in the price.",
+    )
+    discount = fields.Float(
+        string="Discount (%)",
+        digits="Discount",
+        help="Order items: the sale line's discount.",
     )
     amount = fields.Monetary(
         compute="_compute_amount",
         store=True,
         precompute=True,
-        help="Untaxed quantity x unit price.",
+        help="Untaxed quantity x unit price, less the discount.",
     )
     allocation_ids = fields.One2many(
         "billing.job.allocation", "invoiceable_id", string="Invoice Lines"
@@ -96,25 +108,44 @@ class BillingJobInvoiceable(models.Model):
             if item.product_id and not item.price_unit:
                 item.price_unit = item.product_id.lst_price
 
-    @api.depends("quantity", "price_unit", "currency_id", "product_id")
+    @api.depends(
+        "quantity",
+        "price_unit",
+        "discount",
+        "currency_id",
+        "product_id",
+        "sale_line_id.tax_id",
+    )
     def _compute_amount(self):
         for item in self:
             item.amount = item._get_untaxed_amount(item.quantity, item.price_unit)
 
     def _get_taxes(self):
-        """The product's sale taxes in the job's company."""
+        """The taxes the item is billed with: an order item's are its sale
+        line's (already mapped by the order's fiscal position), a job
+        charge's its product's sale taxes in the job's company."""
         self.ensure_one()
+        if self._is_order_line_item():
+            return self.sale_line_id.tax_id
         company = self.company_id or self.job_id.company_id or self.env.company
         return self.product_id.taxes_id.filtered(
             lambda tax: tax.company_id in company.parent_ids
         )
 
+    def _is_order_line_item(self):
+        """An order item still linked to its sale order line: billed as the
+        sale line says (its price, discount and taxes)."""
+        self.ensure_one()
+        return self.source == "order_item" and bool(self.sale_line_id)
+
     def _get_untaxed_amount(self, quantity, price_unit):
-        """Untaxed ``quantity`` x ``price_unit``: a tax included in the price
-        is taken out as on an invoice line (``compute_all``)."""
+        """Untaxed ``quantity`` x ``price_unit`` less the item's discount: a
+        tax included in the price is taken out as on an invoice line
+        (``compute_all``)."""
         self.ensure_one()
         currency = self.currency_id or self.env.company.currency_id
         taxes = self._get_taxes()
+        price_unit *= 1.0 - (self.discount or 0.0) / 100.0
         if any(taxes.mapped("price_include")):
             return taxes.compute_all(
                 price_unit,
@@ -156,7 +187,7 @@ class BillingJobInvoiceable(models.Model):
             item.qty_to_invoice = item.quantity - item.qty_invoiced
             item.amount_to_invoice = item.amount - item.amount_invoiced
 
-    @api.constrains("quantity", "price_unit")
+    @api.constrains("quantity", "price_unit", "discount")
     def _check_quantity_invoiced(self):
         for item in self:
             if item.allocation_ids and item.quantity < item.qty_invoiced:
@@ -182,7 +213,7 @@ class BillingJobInvoiceable(models.Model):
         res = super().write(vals)
         if "job_id" in vals:
             self.job_id._check_editable()
-        if set(vals) & {"job_id", "quantity", "price_unit"}:
+        if set(vals) & {"job_id", "quantity", "price_unit", "discount"}:
             (jobs | self.job_id)._check_job_figures()
         return res
 

@@ -10,3 +10,7 @@ from . import test_job_rules
 from . import test_taxes
 from . import test_export_file
 from . import test_final_edge_cases
+from . import test_order_item_prices
+from . import test_deposit_credit_note
+from . import test_multi_company
+from . import test_export_currency

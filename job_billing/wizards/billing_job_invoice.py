@@ -18,8 +18,11 @@ class BillingJobInvoice(models.TransientModel):
 
     _name = "billing.job.invoice"
     _description = "Create a Job Invoice"
+    _check_company_auto = True
 
-    job_id = fields.Many2one("billing.job", required=True, ondelete="cascade")
+    job_id = fields.Many2one(
+        "billing.job", required=True, ondelete="cascade", check_company=True
+    )
     company_id = fields.Many2one(related="job_id.company_id")
     currency_id = fields.Many2one(related="job_id.currency_id")
     job_state = fields.Selection(related="job_id.state")
@@ -47,6 +50,7 @@ class BillingJobInvoice(models.TransientModel):
         precompute=True,
         readonly=False,
         required=True,
+        check_company=True,
     )
     fiscal_position_id = fields.Many2one(
         "account.fiscal.position", compute="_compute_fiscal_position_id"
@@ -138,7 +142,7 @@ class BillingJobInvoice(models.TransientModel):
             if not wizard.job_id:
                 continue
             try:
-                lines = wizard._prepare_invoice_line_values()
+                lines = wizard._with_job_company()._prepare_invoice_line_values()
             except UserError as error:
                 wizard.preview_error = error.args[0]
                 continue
@@ -180,12 +184,14 @@ class BillingJobInvoice(models.TransientModel):
         )
 
     def _set_tax_included_prices(self, lines):
-        """Lines whose taxes the wizard sets (summary, grouped, price
-        revision, informative lines) are built with their untaxed amount as
-        unit price: make it the price Odoo reads with these taxes."""
+        """Lines without allocations whose taxes the wizard sets (summary and
+        informative lines) are built with their untaxed amount as unit price:
+        make it the price Odoo reads with these taxes. Lines with allocations
+        (items, grouped charges, price revisions) are priced when built: what
+        they bill untaxed is what their allocations say."""
         for line in lines:
             commands = line.get("tax_ids")
-            if not commands:
+            if not commands or line.get("job_allocation_ids"):
                 continue
             tax_ids = [i for command in commands if command[0] == 6 for i in command[2]]
             taxes = self.env["account.tax"].browse(tax_ids)
@@ -216,16 +222,30 @@ class BillingJobInvoice(models.TransientModel):
             return [(self._get_default_taxes(), self.env["account.account"], amount)]
         return self._split_by_weights(amount, weights)
 
+    def _get_item_taxes(self, item):
+        """The taxes ``item`` is billed with: an order item's sale line taxes
+        as they are (the order's fiscal position mapped them), a job charge's
+        product taxes mapped by the invoice's fiscal position."""
+        taxes = item._get_taxes()
+        if item._is_order_line_item():
+            return taxes
+        return self.fiscal_position_id.map_tax(taxes)
+
+    def _get_product_accounts(self, product):
+        """The accounts of ``product`` in the job's company (they are company
+        dependent), mapped by the invoice's fiscal position."""
+        return product.product_tmpl_id.with_company(
+            self.company_id
+        ).get_product_accounts(fiscal_pos=self.fiscal_position_id)
+
     def _get_tax_weights(self, downpayment=False):
         """{(taxes, account): untaxed amount} of the job's invoiceables."""
         weights = defaultdict(float)
         for item in self.job_id.invoiceable_ids:
-            taxes = self.fiscal_position_id.map_tax(item._get_taxes())
+            taxes = self._get_item_taxes(item)
             account = self.env["account.account"]
             if downpayment:
-                accounts = item.product_id.product_tmpl_id.get_product_accounts(
-                    fiscal_pos=self.fiscal_position_id
-                )
+                accounts = self._get_product_accounts(item.product_id)
                 account = accounts.get("downpayment") or account
             weights[taxes, account] += item.amount
         return weights
@@ -447,16 +467,7 @@ class BillingJobInvoice(models.TransientModel):
         )
 
     def _prepare_item_line(self, kind, item, quantity, price_unit):
-        """One invoiceable on its own line: its product, taxes and account;
-        a price-included tax the fiscal position maps away is taken out of
-        the price, as Odoo does on sale and invoice lines."""
-        taxes = item._get_taxes()
-        price_unit = self.env["account.tax"]._fix_tax_included_price_company(
-            price_unit,
-            taxes,
-            self.fiscal_position_id.map_tax(taxes),
-            self.company_id,
-        )
+        """One invoiceable on its own line: its product, taxes and account."""
         values = self._prepare_line(
             kind,
             item.name,
@@ -465,9 +476,31 @@ class BillingJobInvoice(models.TransientModel):
             product_id=item.product_id.id,
             job_allocation_ids=[self._prepare_allocation(item, quantity, price_unit)],
         )
+        values.update(self._get_item_line_price_values(item, price_unit))
         if item.sale_line_id and kind == "invoiceable":
             values["sale_line_ids"] = [Command.link(item.sale_line_id.id)]
         return values
+
+    def _get_item_line_price_values(self, item, price_unit):
+        """Unit price, discount and taxes of ``item``'s own invoice line. An
+        order item's are its sale line's; a job charge takes its product's
+        taxes mapped by the invoice (Odoo sets them), a price-included tax
+        the fiscal position maps away taken out of the price, as Odoo does
+        on sale and invoice lines."""
+        if item._is_order_line_item():
+            return {
+                "price_unit": price_unit,
+                "discount": item.discount,
+                "tax_ids": [Command.set(self._get_item_taxes(item).ids)],
+            }
+        taxes = item._get_taxes()
+        price_unit = self.env["account.tax"]._fix_tax_included_price_company(
+            price_unit,
+            taxes,
+            self.fiscal_position_id.map_tax(taxes),
+            self.company_id,
+        )
+        return {"price_unit": price_unit}
 
     def _prepare_price_revision_lines(self):
         """An invoiceable's price changed after part of it was billed: what
@@ -480,6 +513,7 @@ class BillingJobInvoice(models.TransientModel):
             revision = self.currency_id.round(item.amount_to_invoice - remaining)
             if self.currency_id.is_zero(revision):
                 continue
+            taxes = self._get_item_taxes(item)
             lines.append(
                 self._prepare_line(
                     "invoiceable",
@@ -487,13 +521,9 @@ class BillingJobInvoice(models.TransientModel):
                         "%(item)s: price revision on the quantity already billed",
                         item=item.name,
                     ),
-                    revision,
+                    self._get_price_unit_from_untaxed(revision, taxes),
                     product_id=item.product_id.id,
-                    tax_ids=[
-                        Command.set(
-                            self.fiscal_position_id.map_tax(item._get_taxes()).ids
-                        )
-                    ],
+                    tax_ids=[Command.set(taxes.ids)],
                     job_allocation_ids=[
                         Command.create(
                             {
@@ -514,17 +544,19 @@ class BillingJobInvoice(models.TransientModel):
             self.env["billing.job.invoiceable"]._fields["charge_category"].selection
         )
         allocations = [self._prepare_allocation(*member) for member in members]
+        taxes = fiscal_position.map_tax(taxes)
         values = self._prepare_line(
             kind,
             categories[category],
-            # untaxed: the invoice values make it tax included if need be
-            sum(command[2]["amount"] for command in allocations),
+            # what its allocations bill untaxed, the taxes included in the
+            # price added
+            self._get_price_unit_from_untaxed(
+                sum(command[2]["amount"] for command in allocations), taxes
+            ),
             job_allocation_ids=allocations,
-            tax_ids=[Command.set(fiscal_position.map_tax(taxes).ids)],
+            tax_ids=[Command.set(taxes.ids)],
         )
-        accounts = members[0][0].product_id.product_tmpl_id.get_product_accounts(
-            fiscal_pos=fiscal_position
-        )
+        accounts = self._get_product_accounts(members[0][0].product_id)
         if accounts.get("income"):
             values["account_id"] = accounts["income"].id
         return values
@@ -707,17 +739,24 @@ class BillingJobInvoice(models.TransientModel):
         }
 
     # ------------------------------------------------------------------ actions
+    def _with_job_company(self):
+        """The wizard in its job's company: whatever the user's current
+        company, the invoice is built from the job company's accounts,
+        taxes and settings (company dependent values are read in it)."""
+        self.ensure_one()
+        return self.with_company(self.company_id)
+
     def _create_invoice(self):
         self.ensure_one()
-        self._check_policy_allowed()
-        values = self._prepare_invoice_values(self._prepare_invoice_line_values())
+        wizard = self._with_job_company()
+        wizard._check_policy_allowed()
+        values = wizard._prepare_invoice_values(wizard._prepare_invoice_line_values())
         move = (
-            self.env["account.move"]
-            .with_company(self.company_id)
+            wizard.env["account.move"]
             .with_context(default_move_type=values["move_type"])
             .create(values)
         )
-        self.job_id._message_job_invoice_created(move)
+        wizard.job_id._message_job_invoice_created(move)
         return move
 
     def action_create_invoice(self):

@@ -27,9 +27,16 @@ class BillingJobInvoiceLine(models.TransientModel):
         "quantity to credit (negative) or to bill in addition (positive).",
     )
     price_unit = fields.Float(string="Unit Price", digits="Product Price")
-    amount = fields.Monetary(compute="_compute_amount")
+    amount = fields.Monetary(
+        compute="_compute_amount", help="Untaxed, as the invoice line bills it."
+    )
 
-    @api.depends("quantity", "price_unit")
+    @api.depends("quantity", "price_unit", "invoiceable_id")
     def _compute_amount(self):
         for line in self:
-            line.amount = line.quantity * line.price_unit
+            item = line.invoiceable_id
+            line.amount = (
+                item._get_untaxed_amount(line.quantity, line.price_unit)
+                if item
+                else line.quantity * line.price_unit
+            )
