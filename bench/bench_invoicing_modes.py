@@ -63,8 +63,8 @@ def build_batch_customers(registry, customers, shipments, tag_name):
                     {
                         "name": f"{tag_name} customer {start + i}",
                         "email": f"c{start + i}@{tag_name}.example",
-                        "invoicing_mode": "batch",
-                        "invoicing_period": "monthly",
+                        "billing_invoicing_mode": "batch",
+                        "billing_invoicing_period": "monthly",
                     }
                     for i in range(size)
                 ]

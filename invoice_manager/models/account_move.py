@@ -17,6 +17,8 @@ class AccountMove(models.Model):
         string="Replaced by",
         readonly=True,
         copy=False,
+        # Deleting an invoice looks up the invoices it replaced.
+        index="btree_not_null",
         help="The invoice a billing run made to replace this one (“Replace "
         "existing invoice”); its credit note reversed it.",
     )

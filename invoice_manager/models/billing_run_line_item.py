@@ -14,8 +14,11 @@ class BillingRunLineItem(models.Model):
         "billing.run.line", required=True, ondelete="cascade", index=True
     )
     company_id = fields.Many2one(related="line_id.company_id", store=True)
-    sale_line_id = fields.Many2one("sale.order.line", required=True, ondelete="cascade")
-    order_id = fields.Many2one(related="sale_line_id.order_id", store=True)
+    # Indexed: deleting a sale line cascades here; runs look items up by sale.
+    sale_line_id = fields.Many2one(
+        "sale.order.line", required=True, ondelete="cascade", index=True
+    )
+    order_id = fields.Many2one(related="sale_line_id.order_id", store=True, index=True)
     sequence = fields.Integer(related="sale_line_id.sequence")
     product_id = fields.Many2one(related="sale_line_id.product_id")
     name = fields.Text(related="sale_line_id.name")

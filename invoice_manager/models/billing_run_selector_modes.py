@@ -122,7 +122,7 @@ class BillingRunSelector(models.AbstractModel):
         if not unit.date or unit.date > run.date_to:
             return False
         partner = unit.order.partner_invoice_id._get_billing_partner()
-        mode = partner.invoicing_mode or "per_shipment"
+        mode = partner.billing_invoicing_mode or "per_shipment"
         if mode == "per_order" and not self._is_order_complete_for_billing(
             run, unit.order
         ):
@@ -154,7 +154,7 @@ class BillingRunSelector(models.AbstractModel):
         order = unit.order
         partner = order.partner_invoice_id._get_billing_partner()
         site = order.partner_invoice_id.commercial_partner_id
-        mode = partner.invoicing_mode or "per_shipment"
+        mode = partner.billing_invoicing_mode or "per_shipment"
         cycle = unit.cycle if mode == "batch" else None
         if self._is_invoiced_as_head_office(run, partner, site):
             if partner.head_office_invoicing == "per_site":
@@ -189,7 +189,7 @@ class BillingRunSelector(models.AbstractModel):
                     if head_office
                     else False
                 )
-                mode = partner.invoicing_mode or "per_shipment"
+                mode = partner.billing_invoicing_mode or "per_shipment"
                 if line.partner_id.commercial_partner_id != billed:
                     reasons[order] = self.env._(
                         "its customer is now billed to %(partner)s, not "
@@ -283,7 +283,7 @@ class BillingRunSelector(models.AbstractModel):
             first.currency_id,
             orders,
             [amounts.get((index, order.id), (0.0, 0.0)) for order in orders],
-            invoicing_mode=partner.invoicing_mode or "per_shipment",
+            invoicing_mode=partner.billing_invoicing_mode or "per_shipment",
             head_office_invoicing=(
                 (partner.head_office_invoicing or "consolidated")
                 if head_office

@@ -7,8 +7,8 @@ from odoo.exceptions import AccessError, ValidationError
 
 # Set by Billing Users only (the partner form shows them to them only).
 BILLING_PARTNER_FIELDS = (
-    "invoicing_mode",
-    "invoicing_period",
+    "billing_invoicing_mode",
+    "billing_invoicing_period",
     "head_office_id",
     "head_office_invoicing",
 )
@@ -63,39 +63,60 @@ def two_week_period(day):
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
-    invoicing_mode = fields.Selection(
+    # Per company (each company invoices its customers its own way), without
+    # a default written on every partner at install: an empty value reads as
+    # the default (``_get_billing_...``). Named apart from OCA
+    # partner_invoicing_mode's ``invoicing_mode``.
+    billing_invoicing_mode = fields.Selection(
         INVOICING_MODES,
-        default="per_shipment",
+        string="Invoicing Mode",
+        company_dependent=True,
         help="How billing scenarios that follow the customers' invoicing modes "
-        "invoice this customer: each validated delivery on its own invoice; each "
-        "order once, when it is fully delivered (a refused backorder counts as "
-        "delivered); or one invoice per period with everything delivered in it. "
-        "Services and goods invoiced on ordered quantities follow the same mode by "
-        "order date. Odoo's own invoicing is not affected.",
+        "invoice this customer, in this company: each validated delivery on its "
+        "own invoice (the default); each order once, when it is fully delivered "
+        "(a refused backorder counts as delivered); or one invoice per period with "
+        "everything delivered in it. Services and goods invoiced on ordered "
+        "quantities follow the same mode by order date. Odoo's own invoicing is "
+        "not affected.",
     )
-    invoicing_period = fields.Selection(
+    billing_invoicing_period = fields.Selection(
         INVOICING_PERIODS,
-        default="monthly",
-        help="Batch invoicing: the period one invoice covers. A period is invoiced "
-        "once it has ended; its cut-off is the delivery date.",
+        string="Invoicing Period",
+        company_dependent=True,
+        help="Batch invoicing: the period one invoice covers (monthly by default). "
+        "A period is invoiced once it has ended; its cut-off is the delivery date.",
     )
     head_office_id = fields.Many2one(
         "res.partner",
+        company_dependent=True,
         domain="[('is_company', '=', True), ('id', '!=', id)]",
-        index="btree_not_null",
-        help="This customer is a site of that head office: billing scenarios that "
-        "follow the customers' invoicing modes invoice the head office for it, as "
-        "the head office chooses.",
+        help="This customer is a site of that head office, in this company: "
+        "billing scenarios that follow the customers' invoicing modes invoice the "
+        "head office for it, as the head office chooses.",
     )
     head_office_invoicing = fields.Selection(
         HEAD_OFFICE_INVOICING,
-        default="consolidated",
+        company_dependent=True,
         help="For a head office: one invoice for itself and all its sites, each "
-        "site's part in a section of its own; or one invoice per site, addressed "
-        "to the head office for payment. The head office's invoicing mode and "
-        "period apply to its sites.",
+        "site's part in a section of its own (the default); or one invoice per "
+        "site, addressed to the head office for payment. The head office's "
+        "invoicing mode and period apply to its sites.",
     )
-    site_ids = fields.One2many("res.partner", "head_office_id", string="Sites")
+    site_ids = fields.One2many(
+        "res.partner",
+        string="Sites",
+        compute="_compute_site_ids",
+        help="The customers whose head office this is, in the current company.",
+    )
+
+    @api.depends_context("company")
+    def _compute_site_ids(self):
+        ids = [partner_id for partner_id in self._origin.ids if partner_id]
+        sites = self.search([("head_office_id", "in", ids)]) if ids else self.browse()
+        for partner in self:
+            partner.site_ids = sites.filtered(
+                lambda site, partner=partner: site.head_office_id == partner._origin
+            )
 
     @api.model
     def _commercial_fields(self):
@@ -114,7 +135,10 @@ class ResPartner(models.Model):
                     if name in vals
                 ):
                     self._raise_billing_fields_access()
-        return super().create(vals_list)
+        partners = super().create(vals_list)
+        if any(vals.get("head_office_id") for vals in vals_list):
+            self.invalidate_model(["site_ids"])
+        return partners
 
     def write(self, vals):
         billing_fields = set(vals) & set(BILLING_PARTNER_FIELDS)
@@ -133,7 +157,11 @@ class ResPartner(models.Model):
                         current = current.id
                     if value != current:
                         self._raise_billing_fields_access()
-        return super().write(vals)
+        result = super().write(vals)
+        if "head_office_id" in vals:
+            # The head offices' sites (computed from the sites' head office).
+            self.invalidate_model(["site_ids"])
+        return result
 
     def _may_set_billing_fields(self):
         return self.env.su or self.env.user.has_group(
@@ -185,7 +213,7 @@ class ResPartner(models.Model):
         """(first day, last day) of this customer's invoicing period containing
         ``day`` (batch invoicing)."""
         self.ensure_one()
-        period = self.invoicing_period or "monthly"
+        period = self.billing_invoicing_period or "monthly"
         if period == "biweekly":
             return two_week_period(day)
         if period == "weekly":

@@ -9,6 +9,7 @@ from . import test_billing_run_background
 from . import test_billing_approval
 from . import test_billing_approval_rule
 from . import test_billing_rules_at_process
+from . import test_partner_settings_per_company
 from . import test_invoicing_modes
 from . import test_billing_scheduled
 from . import test_billing_cycles

@@ -141,7 +141,7 @@ class InvoiceManagerCommon(AccountTestInvoicingCommon):
             "Retail Group",
             "ap@retail.test",
             is_company=True,
-            invoicing_mode="per_order",
+            billing_invoicing_mode="per_order",
             head_office_invoicing="per_site",
         )
         shops = cls.env["res.partner"]

@@ -65,6 +65,6 @@ class TestBillingAmountsRounding(InvoiceManagerCommon):
         self._check_line_is_its_invoice(self._new_run(), 26.78, 30.80)
 
     def test_invoicing_modes_batch_rounds_once(self):
-        self.customer_beta.invoicing_mode = "batch"
+        self.customer_beta.billing_invoicing_mode = "batch"
         self._sales(self.customer_beta)
         self._check_line_is_its_invoice(self._new_run(self.mode_scenario), 26.78, 30.80)

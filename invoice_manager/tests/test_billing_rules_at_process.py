@@ -24,10 +24,16 @@ class TestBillingRulesAtProcess(InvoiceManagerCommon):
             }
         )
         cls.old_head = cls._create_customer(
-            "Old Holding", "ap@old.test", is_company=True, invoicing_mode="per_order"
+            "Old Holding",
+            "ap@old.test",
+            is_company=True,
+            billing_invoicing_mode="per_order",
         )
         cls.new_head = cls._create_customer(
-            "New Holding", "ap@new.test", is_company=True, invoicing_mode="per_order"
+            "New Holding",
+            "ap@new.test",
+            is_company=True,
+            billing_invoicing_mode="per_order",
         )
         cls.moving_site = cls._create_customer(
             "Moving Site",

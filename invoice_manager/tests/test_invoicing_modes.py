@@ -33,7 +33,7 @@ class TestInvoicingModesServices(InvoiceManagerCommon):
 
     def test_batch_customer_one_invoice_for_the_month(self):
         customer = self._create_customer(
-            "Batch Services", "ap@batchsvc.test", invoicing_mode="batch"
+            "Batch Services", "ap@batchsvc.test", billing_invoicing_mode="batch"
         )
         first = self._create_sale(customer, date(2026, 10, 3))
         second = self._create_mixed_sale(customer, date(2026, 10, 28))
@@ -75,7 +75,10 @@ class TestInvoicingModesServices(InvoiceManagerCommon):
 
     def test_consolidated_head_office_of_service_sites(self):
         head = self._create_customer(
-            "Holding", "ap@holding.test", is_company=True, invoicing_mode="per_order"
+            "Holding",
+            "ap@holding.test",
+            is_company=True,
+            billing_invoicing_mode="per_order",
         )
         site_a = self._create_customer(
             "Site A", "a@holding.test", is_company=True, head_office_id=head.id
@@ -109,7 +112,7 @@ class TestInvoicingModesServices(InvoiceManagerCommon):
 
     def test_modes_ignored_by_scenarios_that_do_not_follow_them(self):
         customer = self._create_customer(
-            "Batch Ignored", "ap@ignored.test", invoicing_mode="batch"
+            "Batch Ignored", "ap@ignored.test", billing_invoicing_mode="batch"
         )
         self._create_sale(customer, date(2026, 10, 3))
         self._create_sale(customer, date(2026, 10, 4))
@@ -120,7 +123,7 @@ class TestInvoicingModesServices(InvoiceManagerCommon):
 
     def test_preview_shows_what_each_invoice_bills(self):
         customer = self._create_customer(
-            "Preview Co", "ap@preview.test", invoicing_mode="batch"
+            "Preview Co", "ap@preview.test", billing_invoicing_mode="batch"
         )
         self._create_mixed_sale(customer, date(2026, 10, 3))
         run = self._new_run(self.mode_scenario)
@@ -164,17 +167,17 @@ class TestInvoicingModesServices(InvoiceManagerCommon):
             {"name": "Shop buyer", "parent_id": site.id}
         )
         self.assertEqual(contact.head_office_id, head)
-        site.invoicing_mode = "batch"
-        self.assertEqual(contact.invoicing_mode, "batch")
+        site.billing_invoicing_mode = "batch"
+        self.assertEqual(contact.billing_invoicing_mode, "batch")
         self.assertEqual(contact._get_billing_partner(), head)
         with self.assertRaises(ValidationError):
             head.head_office_id = site
-        self.assertEqual(
-            self.env["res.partner"]
-            ._fields["invoicing_mode"]
-            .default(self.env["res.partner"]),
-            "per_shipment",
+        # No default written on every partner (an empty mode bills per
+        # shipment): installing on years of partners rewrites none of them.
+        self.assertFalse(
+            self.env["res.partner"]._fields["billing_invoicing_mode"].default
         )
+        self.assertFalse(head.billing_invoicing_mode)
 
     def test_only_billing_users_set_invoicing_modes(self):
         salesman = new_test_user(
@@ -185,25 +188,25 @@ class TestInvoicingModesServices(InvoiceManagerCommon):
         customer = self._create_customer("Rights Mode Co", "ap@rmc.test")
         as_salesman = customer.with_user(salesman)
         with self.assertRaises(AccessError):
-            as_salesman.write({"invoicing_mode": "batch"})
+            as_salesman.write({"billing_invoicing_mode": "batch"})
         head = self._create_customer("Rights HQ", "hq@rmc.test", is_company=True)
         with self.assertRaises(AccessError):
             as_salesman.write({"head_office_id": head.id})
         with self.assertRaises(AccessError):
             self.env["res.partner"].with_user(salesman).create(
-                {"name": "New batch Co", "invoicing_mode": "batch"}
+                {"name": "New batch Co", "billing_invoicing_mode": "batch"}
             )
         # Other changes, and contacts that receive their company's values, are
         # the salesman's as before.
-        customer.invoicing_mode = "batch"
+        customer.billing_invoicing_mode = "batch"
         as_salesman.write({"phone": "+32 2 555 01 01"})
         contact = (
             self.env["res.partner"]
             .with_user(salesman)
             .create({"name": "Buyer", "parent_id": customer.id})
         )
-        self.assertEqual(contact.invoicing_mode, "batch")
-        self.assertEqual(customer.invoicing_mode, "batch")
+        self.assertEqual(contact.billing_invoicing_mode, "batch")
+        self.assertEqual(customer.billing_invoicing_mode, "batch")
 
     def test_invoicing_periods(self):
         customer = self._create_customer("Periods Co", "ap@periods.test")
@@ -216,9 +219,9 @@ class TestInvoicingModesServices(InvoiceManagerCommon):
             "quarterly": (date(2026, 10, 1), date(2026, 12, 31)),
         }
         for period, cycle in expected.items():
-            customer.invoicing_period = period
+            customer.billing_invoicing_period = period
             self.assertEqual(customer._get_invoicing_cycle(thursday), cycle, period)
-        customer.invoicing_period = "biweekly"
+        customer.billing_invoicing_period = "biweekly"
         self.assertEqual(
             customer._get_invoicing_cycle(date(2026, 11, 3)),
             (date(2026, 11, 2), date(2026, 11, 15)),
@@ -239,7 +242,7 @@ class TestInvoicingModesServices(InvoiceManagerCommon):
         exactly one two-week period, each beginning the day after the previous
         one ended."""
         customer = self._create_customer("Tiles Co", "ap@tiles.test")
-        customer.invoicing_period = "biweekly"
+        customer.billing_invoicing_period = "biweekly"
         day = date(2019, 1, 1)
         previous = customer._get_invoicing_cycle(day - timedelta(days=1))
         while day < date(2036, 1, 1):

@@ -19,8 +19,8 @@ class TestBillingPeriods(InvoicingModesCommon):
         customer = self._create_customer(
             "Midnight Co",
             "ap@midnight.test",
-            invoicing_mode="batch",
-            invoicing_period="monthly",
+            billing_invoicing_mode="batch",
+            billing_invoicing_period="monthly",
         )
         order = self._order(customer, 4.0, date(2026, 10, 2))
         self._ship(order, 1, "2026-10-20 10:00")
@@ -59,8 +59,8 @@ class TestBillingPeriods(InvoicingModesCommon):
         customer = self._create_customer(
             "Fortnight Co",
             "ap@fortnight.test",
-            invoicing_mode="batch",
-            invoicing_period="biweekly",
+            billing_invoicing_mode="batch",
+            billing_invoicing_period="biweekly",
         )
         order = self._order(customer, 5.0, date(2020, 12, 21))
         self._ship(order, 2, "2020-12-29 10:00")

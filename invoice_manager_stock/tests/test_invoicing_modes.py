@@ -214,7 +214,7 @@ class TestInvoicingModes(InvoicingModesCommon):
 
     def test_per_order_waits_for_the_last_delivery(self):
         customer = self._create_customer(
-            "Order Co", "ap@order.test", invoicing_mode="per_order"
+            "Order Co", "ap@order.test", billing_invoicing_mode="per_order"
         )
         order = self._order(customer, 10.0)
         first = self._ship(order, 4, "2026-10-05 10:00")
@@ -232,7 +232,7 @@ class TestInvoicingModes(InvoicingModesCommon):
 
     def test_per_order_refused_backorder_counts_as_delivered(self):
         customer = self._create_customer(
-            "Refused Co", "ap@refused.test", invoicing_mode="per_order"
+            "Refused Co", "ap@refused.test", billing_invoicing_mode="per_order"
         )
         order = self._order(customer, 10.0)
         self._ship(order, 7, "2026-10-05 10:00", backorder=False)
@@ -251,8 +251,8 @@ class TestInvoicingModes(InvoicingModesCommon):
         customer = self._create_customer(
             "Batch Co",
             "ap@batch.test",
-            invoicing_mode="batch",
-            invoicing_period="monthly",
+            billing_invoicing_mode="batch",
+            billing_invoicing_period="monthly",
         )
         order_a = self._order(customer, 3.0, date(2026, 10, 2))
         order_b = self._order(customer, 5.0, date(2026, 10, 20))
@@ -291,8 +291,8 @@ class TestInvoicingModes(InvoicingModesCommon):
         customer = self._create_customer(
             "Weekly Co",
             "ap@weekly.test",
-            invoicing_mode="batch",
-            invoicing_period="weekly",
+            billing_invoicing_mode="batch",
+            billing_invoicing_period="weekly",
         )
         order = self._order(customer, 4.0, date(2026, 10, 26))
         # Thursday 29 October: its week ends on Sunday 1 November.
@@ -318,8 +318,8 @@ class TestInvoicingModes(InvoicingModesCommon):
             "ap@head.test",
             is_company=True,
             head_office_invoicing=invoicing,
-            invoicing_mode="batch",
-            invoicing_period="monthly",
+            billing_invoicing_mode="batch",
+            billing_invoicing_period="monthly",
             **values,
         )
         north = self._create_customer(
@@ -491,7 +491,7 @@ class TestInvoicingModes(InvoicingModesCommon):
 
     def test_batch_deducts_a_fixed_down_payment_to_the_cent(self):
         customer = self._create_customer(
-            "Batch Deposit Co", "ap@batchdeposit.test", invoicing_mode="batch"
+            "Batch Deposit Co", "ap@batchdeposit.test", billing_invoicing_mode="batch"
         )
         order = self._order(customer, 10.0)
         self._down_payment(order, advance_payment_method="fixed", fixed_amount=333.0)
@@ -532,7 +532,7 @@ class TestInvoicingModes(InvoicingModesCommon):
 
     def test_odoo_own_invoicing_keeps_its_grouping(self):
         customer = self._create_customer(
-            "Core Co", "ap@core.test", invoicing_mode="batch"
+            "Core Co", "ap@core.test", billing_invoicing_mode="batch"
         )
         first = self._order(customer, 1.0)
         second = self._order(customer, 2.0)

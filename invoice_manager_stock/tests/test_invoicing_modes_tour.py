@@ -52,7 +52,7 @@ class TestInvoicingModesTour(SchedulerWakeMixin, InvoiceManagerCommon, HttpCase)
             "Head Office Ltd",
             "ap@head.test",
             is_company=True,
-            invoicing_mode="batch",
+            billing_invoicing_mode="batch",
             head_office_invoicing="consolidated",
         )
         sites = [
