@@ -12,6 +12,7 @@
         "data/queue_job_data.xml",
         "data/billing_run_cron.xml",
         "views/billing_run_views.xml",
+        "views/res_config_settings_views.xml",
     ],
     "auto_install": True,
 }

@@ -163,6 +163,10 @@ class BillingRunSelector(models.AbstractModel):
                     )
             if commands:
                 reversal.write({"invoice_line_ids": commands})
+        if self.env["sale.order.line"]._billing_defers_credit_rule():
+            # OCA sale_line_refund_to_invoice_qty: the reversed quantities are
+            # billed again (by the replacement), as its flag says.
+            reversals.invoice_line_ids.write({"sale_qty_to_reinvoice": True})
         reversals.action_post()
         for invoice, reversal in zip(posted, reversals, strict=True):
             credit_notes = invoice.reversal_move_ids.filtered(

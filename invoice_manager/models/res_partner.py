@@ -69,7 +69,6 @@ class ResPartner(models.Model):
     # partner_invoicing_mode's ``invoicing_mode``.
     billing_invoicing_mode = fields.Selection(
         INVOICING_MODES,
-        string="Invoicing Mode",
         company_dependent=True,
         help="How billing scenarios that follow the customers' invoicing modes "
         "invoice this customer, in this company: each validated delivery on its "
@@ -81,7 +80,6 @@ class ResPartner(models.Model):
     )
     billing_invoicing_period = fields.Selection(
         INVOICING_PERIODS,
-        string="Invoicing Period",
         company_dependent=True,
         help="Batch invoicing: the period one invoice covers (monthly by default). "
         "A period is invoiced once it has ended; its cut-off is the delivery date.",

@@ -64,7 +64,11 @@ class SaleOrderLine(models.Model):
         "invoice_lines.move_id.billing_return_credit",
     )
     def _compute_billing_qty_to_invoice(self):
-        credited = self._get_billing_qty_credited_not_rebillable()
+        credited = (
+            defaultdict(float)
+            if self._billing_defers_credit_rule()
+            else self._get_billing_qty_credited_not_rebillable()
+        )
         for line in self:
             if line.display_type or line.is_downpayment or line.state != "sale":
                 line.billing_qty_to_invoice = 0.0
@@ -75,6 +79,14 @@ class SaleOrderLine(models.Model):
             if line.qty_to_invoice > 0:
                 qty = max(qty, 0.0)
             line.billing_qty_to_invoice = qty
+
+    @api.model
+    def _billing_defers_credit_rule(self):
+        """Whether OCA ``sale_line_refund_to_invoice_qty`` is installed: Odoo's
+        invoiced quantity then already leaves out what a credit note credited
+        (unless its line says *to reinvoice*), so billing runs follow that rule
+        instead of subtracting credited quantities a second time."""
+        return "sale_qty_to_reinvoice" in self.env["account.move.line"]._fields
 
     def _get_billing_qty_credited_not_rebillable(self):
         """Quantity credited by credit notes that billing runs must not bill again
