@@ -60,7 +60,10 @@ def _layout():
             while owner not in pkg_dirs:
                 owner = os.path.dirname(owner) or "."
             for name in files:
-                if name.endswith(SKIP_SUFFIXES):
+                if name.endswith(SKIP_SUFFIXES) and not (
+                    # Odoo's migration scripts: .py files in plain folders
+                    name.endswith(".py") and owner != rel
+                ):
                     continue
                 path = os.path.join(rel, name)
                 path = os.path.relpath(path, owner) if owner != "." else path

@@ -25,6 +25,7 @@
         "views/job_billing_menus.xml",
     ],
     "demo": ["demo/job_billing_demo.xml"],
+    "pre_init_hook": "pre_init_hook",
     "assets": {
         "web.assets_tests": [
             "job_billing/static/src/js/tours/*.js",

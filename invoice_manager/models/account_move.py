@@ -8,6 +8,7 @@ class AccountMove(models.Model):
     billing_run_id = fields.Many2one(
         "billing.run",
         readonly=True,
+        check_company=True,
         copy=False,
         index="btree_not_null",
         help="The billing run that made this invoice.",
@@ -16,6 +17,7 @@ class AccountMove(models.Model):
         "account.move",
         string="Replaced by",
         readonly=True,
+        check_company=True,
         copy=False,
         # Deleting an invoice looks up the invoices it replaced.
         index="btree_not_null",
@@ -25,6 +27,7 @@ class AccountMove(models.Model):
     billing_run_line_id = fields.Many2one(
         "billing.run.line",
         readonly=True,
+        check_company=True,
         copy=False,
         index="btree_not_null",
         help="The billing run line that made this invoice.",

@@ -107,6 +107,7 @@ class BillingRun(models.Model):
     partner_ids = fields.Many2many(
         "res.partner",
         string="Customers",
+        check_company=True,
         compute="_compute_rules",
         store=True,
         readonly=False,
@@ -121,6 +122,7 @@ class BillingRun(models.Model):
     team_ids = fields.Many2many(
         "crm.team",
         string="Sales Teams",
+        check_company=True,
         compute="_compute_rules",
         store=True,
         readonly=False,

@@ -21,7 +21,9 @@ class BillingRunLine(models.Model):
     )
     company_id = fields.Many2one(related="run_id.company_id", store=True, index=True)
     sequence = fields.Integer(default=10)
-    partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
+    partner_id = fields.Many2one(
+        "res.partner", string="Customer", readonly=True, check_company=True
+    )
     sale_order_ids = fields.Many2many(
         "sale.order",
         "billing_run_line_sale_order_rel",
@@ -61,6 +63,7 @@ class BillingRunLine(models.Model):
         string="Invoices",
         readonly=True,
         copy=False,
+        check_company=True,
     )
     invoice_amount = fields.Monetary(
         string="Invoiced", compute="_compute_invoice_amount"
@@ -147,6 +150,7 @@ class BillingRunLine(models.Model):
         string="Replaces",
         readonly=True,
         copy=False,
+        check_company=True,
         help="Invoices of an earlier run of this cycle that this line replaces: "
         "a draft is regenerated in place, a posted invoice reversed by a credit "
         "note and invoiced anew.",

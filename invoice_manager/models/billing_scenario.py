@@ -56,13 +56,19 @@ class BillingScenario(models.Model):
         help="The sale's date that must fall in the billing period.",
     )
     partner_ids = fields.Many2many(
-        "res.partner", string="Customers", help="Leave empty for all customers."
+        "res.partner",
+        string="Customers",
+        check_company=True,
+        help="Leave empty for all customers.",
     )
     user_ids = fields.Many2many(
         "res.users", string="Salespersons", help="Leave empty for all salespersons."
     )
     team_ids = fields.Many2many(
-        "crm.team", string="Sales Teams", help="Leave empty for all sales teams."
+        "crm.team",
+        string="Sales Teams",
+        check_company=True,
+        help="Leave empty for all sales teams.",
     )
     tag_ids = fields.Many2many(
         "crm.tag", string="Tags", help="Sales with any of these tags; empty: all."

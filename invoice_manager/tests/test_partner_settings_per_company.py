@@ -1,6 +1,7 @@
 from datetime import date
 
 from odoo import Command
+from odoo.exceptions import UserError
 from odoo.tests import new_test_user, tagged
 
 from .common import InvoiceManagerCommon
@@ -101,3 +102,40 @@ class TestPartnerSettingsPerCompany(InvoiceManagerCommon):
             run.action_fetch()
             self.assertEqual(run.line_ids.sale_order_ids, sales[company])
             self.assertEqual(run.line_ids.partner_id, billed)
+
+    def test_nothing_links_to_another_companys_records(self):
+        """Through the ORM as a user of both companies: a run, scenario or
+        invoice of one company never points to another company's."""
+        partner_b = self._create_customer(
+            "B only", "b@only.test", company_id=self.company_b.id
+        )
+        team_b = self.env["crm.team"].create(
+            {"name": "Team B", "company_id": self.company_b.id}
+        )
+        scenario_a = self.mode_scenarios[self.company_a]
+        run_a = (
+            self.env["billing.run"]
+            .with_user(self.biller)
+            .with_company(self.company_a)
+            .create({"scenario_id": scenario_a.id})
+        )
+        run_b = (
+            self.env["billing.run"]
+            .with_user(self.biller)
+            .with_company(self.company_b)
+            .create({"scenario_id": self.mode_scenarios[self.company_b].id})
+        )
+        for values in (
+            {"partner_ids": [Command.set(partner_b.ids)]},
+            {"team_ids": [Command.set(team_b.ids)]},
+        ):
+            with self.assertRaisesRegex(UserError, "Incompatible companies"):
+                run_a.write(values)
+            with self.assertRaisesRegex(UserError, "Incompatible companies"):
+                scenario_a.write(values)
+        sale_a = self._create_sale(self.site, date(2026, 10, 3))
+        invoice_a = sale_a._create_invoices()
+        with self.assertRaisesRegex(UserError, "Incompatible companies"):
+            invoice_a.write({"billing_run_id": run_b.id})
+        invoice_a.write({"billing_run_id": run_a.id})
+        self.assertEqual(invoice_a.billing_run_id, run_a)

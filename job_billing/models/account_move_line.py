@@ -3,17 +3,6 @@ from odoo.exceptions import AccessError, UserError
 
 # kinds a line's billed invoiceables (allocations) may be recorded on
 ALLOCATION_LINE_KINDS = ("invoiceable", "correction")
-# line fields whose change may change what a job invoice bills
-JOB_MONEY_LINE_FIELDS = {
-    "quantity",
-    "price_unit",
-    "discount",
-    "tax_ids",
-    "price_subtotal",
-    "job_line_kind",
-    "move_id",
-    "display_type",
-}
 
 
 class AccountMoveLine(models.Model):
@@ -91,9 +80,6 @@ class AccountMoveLine(models.Model):
         lines._check_job_sale_lines()
         if any(allocations):
             lines._create_job_allocations(allocations)
-        jobs = lines.job_id
-        if jobs:
-            jobs._check_job_figures()
         return lines
 
     def _check_job_sale_lines(self):
@@ -159,20 +145,12 @@ class AccountMoveLine(models.Model):
                     "invoice is created; they cannot be changed."
                 )
             )
-        jobs = self.job_id
+        has_job = bool(self.job_id)
         res = super().write(vals)
-        if jobs:
+        if has_job:
             self.move_id._check_job_auto_post()
-        if set(vals) & JOB_MONEY_LINE_FIELDS:
-            (jobs | self.job_id)._check_job_figures()
         return res
 
-    def unlink(self):
-        if not self:
-            return super().unlink()
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_job_exported(self):
         self.move_id._check_job_export_lock()
-        jobs = self.job_id
-        res = super().unlink()
-        if jobs:
-            jobs.exists()._check_job_figures()
-        return res

@@ -75,18 +75,24 @@ class BillingJobInvoiceable(models.Model):
     qty_invoiced = fields.Float(
         string="Invoiced Qty",
         compute="_compute_invoiced",
+        store=True,
         digits="Product Unit of Measure",
     )
-    amount_invoiced = fields.Monetary(string="Invoiced", compute="_compute_invoiced")
+    amount_invoiced = fields.Monetary(
+        string="Invoiced", compute="_compute_invoiced", store=True
+    )
     qty_to_invoice = fields.Float(
         string="Qty to Invoice",
-        compute="_compute_invoiced",
+        compute="_compute_to_invoice",
+        store=True,
         digits="Product Unit of Measure",
     )
     amount_to_invoice = fields.Monetary(
-        string="To Invoice", compute="_compute_invoiced"
+        string="To Invoice", compute="_compute_to_invoice", store=True
     )
-    amount_corrected = fields.Monetary(string="Corrected", compute="_compute_invoiced")
+    amount_corrected = fields.Monetary(
+        string="Corrected", compute="_compute_invoiced", store=True
+    )
 
     _sql_constraints = [
         (
@@ -163,7 +169,12 @@ class BillingJobInvoiceable(models.Model):
         ]
 
     @api.depends(
-        "quantity", "amount", "allocation_ids.amount", "allocation_ids.move_id.state"
+        "allocation_ids.quantity",
+        "allocation_ids.amount",
+        "allocation_ids.is_correction",
+        "allocation_ids.move_id.state",
+        # a deleted invoice line deletes its allocations in the database
+        "allocation_ids.move_line_id.parent_state",
     )
     def _compute_invoiced(self):
         totals = defaultdict(float)
@@ -184,8 +195,15 @@ class BillingJobInvoiceable(models.Model):
             item.qty_invoiced = totals[key, "qty"]
             item.amount_invoiced = totals[key, "amount"]
             item.amount_corrected = totals[key, "corrected"]
-            item.qty_to_invoice = item.quantity - item.qty_invoiced
-            item.amount_to_invoice = item.amount - item.amount_invoiced
+
+    @api.depends("quantity", "amount", "qty_invoiced", "amount_invoiced")
+    def _compute_to_invoice(self):
+        for item in self:
+            # read first: an item its job's deletion just deleted (in the
+            # database) raises before any value is set
+            quantity, amount = item.quantity, item.amount
+            item.qty_to_invoice = quantity - item.qty_invoiced
+            item.amount_to_invoice = amount - item.amount_invoiced
 
     @api.constrains("quantity", "price_unit", "discount")
     def _check_quantity_invoiced(self):
@@ -200,6 +218,16 @@ class BillingJobInvoiceable(models.Model):
                     )
                 )
 
+    @api.constrains("qty_invoiced")
+    def _check_invoiced_quantity(self):
+        """Each invoiceable billed at most once, and never credited more than
+        it was billed (``billing.job._check_job_figures``)."""
+        jobs = self.job_id.exists()
+        for job in jobs - jobs._get_figure_checks_deferred():
+            error = job._get_items_figures_error()
+            if error:
+                raise ValidationError(error)
+
     @api.model_create_multi
     def create(self, vals_list):
         self.env["billing.job"].browse(
@@ -213,14 +241,6 @@ class BillingJobInvoiceable(models.Model):
         res = super().write(vals)
         if "job_id" in vals:
             self.job_id._check_editable()
-        if set(vals) & {"job_id", "quantity", "price_unit", "discount"}:
-            (jobs | self.job_id)._check_job_figures()
-        return res
-
-    def unlink(self):
-        jobs = self.job_id
-        res = super().unlink()
-        jobs.exists()._check_job_figures()
         return res
 
     @api.ondelete(at_uninstall=False)

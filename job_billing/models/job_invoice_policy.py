@@ -1,28 +1,44 @@
-"""The job invoicing policies: one declaration each, read by the invoice
-wizard (``billing.job.invoice``), the job invoice fields of ``account.move``
-and the wizard's form. A new policy is one entry here (``register_policy``)
-and one ``_prepare_<builder>_lines(grouped)`` method on the wizard returning
-its invoice lines before any deposit deduction."""
+"""What a job invoicing policy is, and what one job invoice asks for.
 
-from dataclasses import dataclass
+The policies themselves are per database: their keys and labels are the
+selection of ``account.move.job_invoice_policy`` (an addon adds one with
+``selection_add`` and ``ondelete``), their properties come from
+``billing.job.invoicer._get_job_invoice_policies()`` (an addon extends it
+through ``super()``), and each policy's lines from the invoicer's
+``_prepare_<builder>_lines(job, choices, policy)``. Nothing here is filled
+at import: these are immutable values only."""
 
-from odoo.tools.translate import LazyTranslate
+from dataclasses import dataclass, replace
 
-_lt = LazyTranslate(__name__)
-
-JOB_INVOICE_TYPES = [
+JOB_INVOICE_TYPES = (
     ("partial", "Partial"),
     ("complete", "Complete"),
     ("correction", "Correction"),
-]
+)
+
+# the policies of this module, in the order they are offered (an addon adds
+# its own to the field with selection_add)
+JOB_INVOICE_POLICIES = (
+    ("deposit", "Deposit"),
+    ("progress_summary", "Progress, Summary"),
+    ("progress_itemized", "Progress, Itemized"),
+    ("progress_itemized_grouped", "Progress, Itemized, Charges Grouped"),
+    ("final", "Complete (Final)"),
+    ("final_grouped", "Complete (Final), Charges Grouped"),
+    ("correction", "Correction"),
+    ("correction_grouped", "Correction, Charges Grouped"),
+)
+
+# invoice line kinds that bill the job price (deposits are balanced separately)
+PRICE_LINE_KINDS = ("invoiceable", "progress", "adjustment")
 
 
 @dataclass(frozen=True)
 class JobInvoicePolicy:
-    key: str
-    label: object  # a lazy translated string (_lt) or a string
+    """The properties of one policy (its key and label are the selection's)."""
+
     invoice_type: str  # partial, complete or correction
-    builder: str  # the wizard builds the lines with _prepare_<builder>_lines()
+    builder: str  # the invoicer builds the lines with _prepare_<builder>_lines()
     # "summary": no invoiceable lines offered; "itemized": the wizard offers
     # the invoiceables per quantity; "grouped": the same, job charges on one
     # line per charge category
@@ -39,92 +55,32 @@ class JobInvoicePolicy:
         return self.lines == "grouped"
 
 
-POLICIES = {}
+@dataclass(frozen=True)
+class JobInvoiceChoices:  # pylint: disable=too-many-instance-attributes
+    """What one job invoice is asked for, as plain values: the wizard's
+    fields (or an RPC call's, or those of a draft being regenerated)."""
 
+    policy: str
+    partner: object  # res.partner the invoice is made out to
+    percent: float = 0.0
+    amount: float = 0.0
+    reason: str = ""
+    invoice_date: object = False
+    # ((invoiceable, quantity, unit price), ...): the wizard's lines
+    lines: tuple = ()
+    # account.fiscal.position: the invoicer sets it from the partner
+    fiscal_position: object = None
 
-def register_policy(policy):
-    """Add ``policy`` to the table (an addon's or a test's); returns it."""
-    POLICIES[policy.key] = policy
-    return policy
-
-
-for _policy in (
-    JobInvoicePolicy(
-        "deposit",
-        _lt("Deposit"),
-        "partial",
-        "deposit",
-        fields=("percent", "amount"),
-    ),
-    JobInvoicePolicy(
-        "progress_summary",
-        _lt("Progress, Summary"),
-        "partial",
-        "progress_summary",
-        deposit="proportional",
-        fields=("percent",),
-    ),
-    JobInvoicePolicy(
-        "progress_itemized",
-        _lt("Progress, Itemized"),
-        "partial",
-        "progress_itemized",
-        lines="itemized",
-        deposit="proportional",
-    ),
-    JobInvoicePolicy(
-        "progress_itemized_grouped",
-        _lt("Progress, Itemized, Charges Grouped"),
-        "partial",
-        "progress_itemized",
-        lines="grouped",
-        deposit="proportional",
-    ),
-    JobInvoicePolicy(
-        "final",
-        _lt("Complete (Final)"),
-        "complete",
-        "final",
-        lines="itemized",
-        deposit="all",
-    ),
-    JobInvoicePolicy(
-        "final_grouped",
-        _lt("Complete (Final), Charges Grouped"),
-        "complete",
-        "final",
-        lines="grouped",
-        deposit="all",
-    ),
-    JobInvoicePolicy(
-        "correction",
-        _lt("Correction"),
-        "correction",
-        "correction",
-        lines="itemized",
-        fields=("amount",),
-    ),
-    JobInvoicePolicy(
-        "correction_grouped",
-        _lt("Correction, Charges Grouped"),
-        "correction",
-        "correction",
-        lines="grouped",
-        fields=("amount",),
-    ),
-):
-    register_policy(_policy)
-
-
-def get_policy_selection(env):
-    """The policies as selection values, in the table's order."""
-    lang = env.lang or "en_US"
-    return [
-        (
-            policy.key,
-            policy.label._translate(lang)
-            if hasattr(policy.label, "_translate")
-            else policy.label,
+    def with_env(self, env):
+        """The same choices, their records read in ``env``."""
+        return replace(
+            self,
+            partner=self.partner.with_env(env),
+            lines=tuple(
+                (item.with_env(env), quantity, price_unit)
+                for item, quantity, price_unit in self.lines
+            ),
+            fiscal_position=None
+            if self.fiscal_position is None
+            else self.fiscal_position.with_env(env),
         )
-        for policy in POLICIES.values()
-    ]

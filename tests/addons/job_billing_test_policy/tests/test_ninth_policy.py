@@ -8,7 +8,8 @@ from odoo.addons.job_billing.tests.common import JobBillingCommon
 @tagged("post_install", "-at_install")
 @freeze_time("2026-03-10")
 class TestNinthPolicy(JobBillingCommon):
-    """An addon's ninth policy: offered by the wizard, typed, deducting the
+    """An addon's ninth policy (a selection value with its ondelete, its
+    properties and one method): offered by the wizard, typed, deducting the
     deposit in proportion, and the job still billed its price to the cent."""
 
     def test_a_ninth_policy_from_an_addon(self):
@@ -19,6 +20,9 @@ class TestNinthPolicy(JobBillingCommon):
             ("progress_half", "Progress, Half of What Remains"),
             Wizard.fields_get(["policy"])["policy"]["selection"],
         )
+        # uninstalling the addon empties the policy of its invoices
+        field = self.env["account.move"]._fields["job_invoice_policy"]
+        self.assertEqual(field.ondelete["progress_half"], "set null")
         with Form(Wizard.with_context(default_job_id=job.id)) as wizard:
             wizard.policy = "progress_half"
             self.assertEqual(wizard.invoice_type, "partial")

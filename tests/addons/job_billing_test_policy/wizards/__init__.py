@@ -1,1 +1,0 @@
-from . import billing_job_invoice
