@@ -1,0 +1,168 @@
+"""Upgrading (``-u``) every addon on a used database keeps every run, line,
+invoice link and job, and the 18.0.1.1.0 migration of invoice_manager moves
+the customers' former invoicing settings (``invoicing_mode``,
+``invoicing_period``, ``head_office_id``, ``head_office_invoicing``: one value
+for all companies) into every company's value of the new company-dependent
+fields. The database is set back to the former layout by SQL (the columns and
+the module's version as 18.0.1.0.0 left them) before the upgrade."""
+
+import subprocess
+import uuid
+
+import pytest
+
+from odoo_script import OdooDatabase
+
+OURS = [
+    "invoice_manager",
+    "invoice_manager_stock",
+    "invoice_manager_queue",
+    "job_billing",
+]
+
+USE_THEM = """
+with registry.cursor() as cr:
+    env = env_of(cr)
+    company_b = env["res.company"].create({"name": "Upgrade Co B"})
+    P = env["res.partner"]
+    head = P.create({"name": "Upgrade Head", "is_company": True})
+    site = P.create({"name": "Upgrade Site", "is_company": True})
+    plain = P.create({"name": "Upgrade Plain", "is_company": True})
+    product = env["product.product"].create({
+        "name": "Upgrade service", "type": "service", "list_price": 100.0,
+        "invoice_policy": "order",
+    })
+    order = env["sale.order"].create({
+        "partner_id": plain.id,
+        "order_line": [Command.create({"product_id": product.id})],
+    })
+    order.action_confirm()
+    order.action_approve_for_invoicing()
+    scenario = env["billing.scenario"].create({
+        "name": "Upgrade", "billing_action": "create_only",
+        "require_approval": True, "period_type": "day",
+    })
+    today = order.date_order.date()
+    run = env["billing.run"].create({"scenario_id": scenario.id})
+    run.write({"date_from": today, "date_to": today})
+    run.action_fetch()
+    run.action_process(force_synchronous=True)
+    env["billing.job"].create({"partner_id": plain.id, "name": "Job Up"})
+    env.flush_all()
+    # The layout of invoice_manager 18.0.1.0.0: one value for all companies.
+    cr.execute('''
+        ALTER TABLE res_partner
+            DROP COLUMN billing_invoicing_mode, DROP COLUMN billing_invoicing_period,
+            DROP COLUMN head_office_id, DROP COLUMN head_office_invoicing;
+        ALTER TABLE res_partner
+            ADD COLUMN invoicing_mode varchar DEFAULT 'per_shipment',
+            ADD COLUMN invoicing_period varchar DEFAULT 'monthly',
+            ADD COLUMN head_office_id int4 REFERENCES res_partner(id),
+            ADD COLUMN head_office_invoicing varchar DEFAULT 'consolidated';
+        UPDATE ir_module_module SET latest_version = '18.0.1.0.0'
+         WHERE name = 'invoice_manager';
+    ''')
+    cr.execute('''
+        UPDATE res_partner SET invoicing_mode = 'batch', invoicing_period = 'weekly',
+               head_office_invoicing = 'per_site' WHERE id = %s
+    ''', [head.id])
+    cr.execute("UPDATE res_partner SET head_office_id = %s WHERE id = %s",
+               [head.id, site.id])
+    cr.commit()
+    cr.execute("SELECT count(*) FROM billing_run_line")
+    lines = cr.fetchone()[0]
+    report(ids=[head.id, site.id, plain.id], company_b=company_b.id,
+           runs=env["billing.run"].search_count([]), lines=lines,
+           jobs=env["billing.job"].search_count([]),
+           invoice=run.invoice_ids.id, total=run.invoice_ids.amount_total)
+"""
+
+AFTER = """
+with registry.cursor() as cr:
+    env = env_of(cr)
+    head, site, plain = env["res.partner"].browse({ids!r})
+    values = {{}}
+    for company in env["res.company"].search([]):
+        h, s, p = (head | site | plain).with_company(company)
+        values[company.id] = [
+            h.billing_invoicing_mode, h.billing_invoicing_period,
+            h.head_office_invoicing, s.head_office_id.id, p.billing_invoicing_mode,
+        ]
+    cr.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_name = 'res_partner' AND (column_name IN "
+        "('invoicing_mode', 'invoicing_period') "
+        "OR column_name LIKE 'invoice_manager_old%%')"
+    )
+    old_columns = [row[0] for row in cr.fetchall()]
+    cr.execute("SELECT count(*) FROM billing_run_line")
+    lines = cr.fetchone()[0]
+    run = env["billing.run"].search([], limit=1)
+    report(values=values, old_columns=old_columns,
+           runs=env["billing.run"].search_count([]), lines=lines,
+           jobs=env["billing.job"].search_count([]),
+           invoice=run.invoice_ids.id, total=run.invoice_ids.amount_total,
+           version=env["ir.module.module"].search(
+               [("name", "=", "invoice_manager")]).latest_version)
+"""
+
+
+def _odoo(venv_python, odoo_src, repo, db, data_dir, *args):
+    proc = subprocess.run(
+        [
+            str(venv_python),
+            str(odoo_src / "odoo-bin"),
+            "-d",
+            db,
+            f"--addons-path={repo},{odoo_src}/addons",
+            f"--data-dir={data_dir}",
+            *args,
+            "--without-demo=all",
+            "--stop-after-init",
+            "--log-level=warn",
+            "--max-cron-threads=0",
+            "--http-port=0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return proc
+
+
+@pytest.fixture
+def database(venv_python, odoo_src, repo, tmp_path):
+    db = f"billing_upgrade_{uuid.uuid4().hex[:8]}"
+    try:
+        _odoo(venv_python, odoo_src, repo, db, tmp_path, "-i", ",".join(OURS))
+        yield OdooDatabase(venv_python, repo, odoo_src, db, str(tmp_path))
+    finally:
+        subprocess.run(["dropdb", "--if-exists", "--force", db], check=False)
+
+
+def test_upgrade_keeps_everything_and_migrates_partner_settings(
+    database, venv_python, odoo_src, repo
+):
+    before = database.run(USE_THEM)
+    upgrade = _odoo(
+        venv_python,
+        odoo_src,
+        repo,
+        database.db,
+        database.data_dir,
+        "-u",
+        ",".join(OURS),
+    )
+    assert " ERROR " not in upgrade.stderr, upgrade.stderr[-4000:]
+    after = database.run(AFTER.format(ids=before["ids"]))
+    assert after["version"] == "18.0.1.1.0"
+    assert after["old_columns"] == []
+    for key in ("runs", "lines", "jobs", "invoice", "total"):
+        assert after[key] == before[key], key
+    head = before["ids"][0]
+    for company_values in after["values"].values():
+        # Every company gets the former value; defaults stay empty.
+        assert company_values == ["batch", "weekly", "per_site", head, False]
+    assert len(after["values"]) == 2
