@@ -1,9 +1,9 @@
 """Our addons beside the OCA modules users install with them
 (requirements/oca.txt): OCA ``partner_invoicing_mode`` (its own
 ``res.partner.invoicing_mode``) and ``sale_line_refund_to_invoice_qty`` (its
-own rule for credited quantities), installed together on a fresh database,
-then their tests, ours and the neighbours' own tests
-(``tests/neighbours/invoice_manager_oca_neighbours``), in one Odoo run."""
+own rule for credited quantities), installed with ours on fresh databases:
+our tests and the bridge's (``tests/neighbours/invoice_manager_oca_neighbours``)
+without demo data, then theirs, which read Odoo's demo data, with it."""
 
 import re
 import socket
@@ -38,14 +38,13 @@ OUR_CREDIT_RULE = [
 SUMMARY = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests")
 
 
-def test_ours_and_the_oca_neighbours_install_together_and_pass(
-    odoo_src, venv_python, tmp_path
-):
+def _odoo_tests(odoo_src, venv_python, tmp_path, modules, tags, demo):
+    """Install ``modules`` on a new database (with or without demo data), run
+    the tests ``tags`` select; return the log, asserting none failed."""
     db = f"billing_neighbours_{uuid.uuid4().hex[:8]}"
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    modules = [*OURS, *NEIGHBOURS, BRIDGE]
     command = [
         str(venv_python),
         str(odoo_src / "odoo-bin"),
@@ -57,9 +56,9 @@ def test_ours_and_the_oca_neighbours_install_together_and_pass(
         ",".join(modules),
         "--test-enable",
         "--test-tags",
-        ",".join([*(f"/{module}" for module in modules), *TOURS, *OUR_CREDIT_RULE]),
+        ",".join(tags),
         "--stop-after-init",
-        "--without-demo=all",
+        *([] if demo else ["--without-demo=all"]),
         f"--http-port={port}",
         "--http-interface=127.0.0.1",
         "--log-level=test",
@@ -76,17 +75,34 @@ def test_ours_and_the_oca_neighbours_install_together_and_pass(
     failures = [
         line
         for line in log.splitlines()
-        if re.search(r" ERROR \S+ odoo\.addons\.\S+: (FAIL|ERROR): ", line)
+        if re.search(r" ERROR \S+ odoo\.\S+: (FAIL|ERROR): ", line)
     ]
     summaries = SUMMARY.findall(log)
     assert summaries, f"no test summary (exit {proc.returncode}):\n{log[-3000:]}"
-    failed, errors, total = map(int, summaries[-1])
+    failed, errors, __ = map(int, summaries[-1])
     first = log.find(" FAIL: ") if " FAIL: " in log else log.find(" ERROR: ")
     assert (failed, errors) == (0, 0), "\n".join(
         [*failures[:30], "--- first failure:", log[first : first + 3000]]
     )
-    assert total > 100, f"only {total} tests ran"
-    # Every neighbour's own tests ran, and ours.
-    for module in [*NEIGHBOURS, BRIDGE, *OURS]:
-        assert f"odoo.addons.{module}.tests" in log, f"no test of {module} ran"
     assert proc.returncode == 0, log[-3000:]
+    return log
+
+
+def test_ours_pass_beside_the_oca_neighbours(odoo_src, venv_python, tmp_path):
+    """Our tests (they build their own data) with the neighbours installed."""
+    modules = [*OURS, *NEIGHBOURS, BRIDGE]
+    tags = [*(f"/{module}" for module in [*OURS, BRIDGE]), *TOURS, *OUR_CREDIT_RULE]
+    log = _odoo_tests(odoo_src, venv_python, tmp_path, modules, tags, demo=False)
+    for module in [BRIDGE, *OURS]:
+        assert f"odoo.addons.{module}.tests" in log, f"no test of {module} ran"
+    total = int(SUMMARY.findall(log)[-1][2])
+    assert total > 100, f"only {total} tests ran"
+
+
+def test_the_neighbours_own_tests_pass_beside_ours(odoo_src, venv_python, tmp_path):
+    """Their tests, with our addons installed (theirs read Odoo's demo data)."""
+    modules = [*OURS, *NEIGHBOURS]
+    tags = [f"/{module}" for module in NEIGHBOURS]
+    log = _odoo_tests(odoo_src, venv_python, tmp_path, modules, tags, demo=True)
+    for module in NEIGHBOURS:
+        assert f"odoo.addons.{module}.tests" in log, f"no test of {module} ran"
