@@ -129,3 +129,46 @@ class OdooDatabase:
         )
         self.run(body)
         return tag
+
+
+# Our four addons, as a database that uses them all has them.
+ALL_ADDONS = [
+    "invoice_manager",
+    "invoice_manager_stock",
+    "invoice_manager_queue",
+    "job_billing",
+]
+
+
+def odoo_bin(python, repo, odoo_src, db, data_dir, *args, timeout=900):
+    """Run ``odoo-bin`` on ``db`` with ``args`` (``-i``/``-u`` modules...),
+    without demo data, to the end; fail with its log when it fails."""
+    proc = subprocess.run(
+        [
+            str(python),
+            str(odoo_src / "odoo-bin"),
+            "-d",
+            db,
+            f"--addons-path={repo},{odoo_src}/addons",
+            f"--data-dir={data_dir}",
+            *args,
+            "--without-demo=all",
+            "--stop-after-init",
+            "--log-level=warn",
+            "--max-cron-threads=0",
+            "--http-port=0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return proc
+
+
+def installed_database(python, repo, odoo_src, data_dir, prefix):
+    """A new database with ``ALL_ADDONS`` installed (drop it after use)."""
+    db = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    odoo_bin(python, repo, odoo_src, db, data_dir, "-i", ",".join(ALL_ADDONS))
+    return OdooDatabase(python, repo, odoo_src, db, str(data_dir))

@@ -5,18 +5,11 @@ action of theirs, and Odoo's own *Create Invoice* then posts an invoice;
 the sale form and the invoices list load."""
 
 import subprocess
-import uuid
 
 import pytest
 
-from odoo_script import OdooDatabase
-
-OURS = [
-    "invoice_manager",
-    "invoice_manager_stock",
-    "invoice_manager_queue",
-    "job_billing",
-]
+from odoo_script import ALL_ADDONS as OURS
+from odoo_script import installed_database
 
 USE_THEM = """
 with registry.cursor() as cr:
@@ -110,33 +103,17 @@ with registry.cursor() as cr:
 
 @pytest.fixture
 def used_database(venv_python, odoo_src, repo, tmp_path):
-    db = f"billing_uninstall_{uuid.uuid4().hex[:8]}"
-    install = subprocess.run(
-        [
-            str(venv_python),
-            str(odoo_src / "odoo-bin"),
-            "-d",
-            db,
-            f"--addons-path={repo},{odoo_src}/addons",
-            f"--data-dir={tmp_path}",
-            "-i",
-            ",".join(OURS),
-            "--without-demo=all",
-            "--stop-after-init",
-            "--log-level=warn",
-            "--max-cron-threads=0",
-            "--http-port=0",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    database = None
     try:
-        assert install.returncode == 0, install.stderr[-4000:]
-        yield OdooDatabase(venv_python, repo, odoo_src, db, str(tmp_path))
+        database = installed_database(
+            venv_python, repo, odoo_src, tmp_path, "billing_uninstall"
+        )
+        yield database
     finally:
-        subprocess.run(["dropdb", "--if-exists", "--force", db], check=False)
+        if database:
+            subprocess.run(
+                ["dropdb", "--if-exists", "--force", database.db], check=False
+            )
 
 
 def test_uninstalling_our_addons_leaves_odoo_invoicing_working(used_database):

@@ -7,18 +7,11 @@ fields. The database is set back to the former layout by SQL (the columns and
 the module's version as 18.0.1.0.0 left them) before the upgrade."""
 
 import subprocess
-import uuid
 
 import pytest
 
-from odoo_script import OdooDatabase
-
-OURS = [
-    "invoice_manager",
-    "invoice_manager_stock",
-    "invoice_manager_queue",
-    "job_billing",
-]
+from odoo_script import ALL_ADDONS as OURS
+from odoo_script import installed_database, odoo_bin
 
 USE_THEM = """
 with registry.cursor() as cr:
@@ -107,49 +100,29 @@ with registry.cursor() as cr:
 """
 
 
-def _odoo(venv_python, odoo_src, repo, db, data_dir, *args):
-    proc = subprocess.run(
-        [
-            str(venv_python),
-            str(odoo_src / "odoo-bin"),
-            "-d",
-            db,
-            f"--addons-path={repo},{odoo_src}/addons",
-            f"--data-dir={data_dir}",
-            *args,
-            "--without-demo=all",
-            "--stop-after-init",
-            "--log-level=warn",
-            "--max-cron-threads=0",
-            "--http-port=0",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return proc
-
-
 @pytest.fixture
 def database(venv_python, odoo_src, repo, tmp_path):
-    db = f"billing_upgrade_{uuid.uuid4().hex[:8]}"
+    database = None
     try:
-        _odoo(venv_python, odoo_src, repo, db, tmp_path, "-i", ",".join(OURS))
-        yield OdooDatabase(venv_python, repo, odoo_src, db, str(tmp_path))
+        database = installed_database(
+            venv_python, repo, odoo_src, tmp_path, "billing_upgrade"
+        )
+        yield database
     finally:
-        subprocess.run(["dropdb", "--if-exists", "--force", db], check=False)
+        if database:
+            subprocess.run(
+                ["dropdb", "--if-exists", "--force", database.db], check=False
+            )
 
 
 def test_upgrade_keeps_everything_and_migrates_partner_settings(
     database, venv_python, odoo_src, repo
 ):
     before = database.run(USE_THEM)
-    upgrade = _odoo(
+    upgrade = odoo_bin(
         venv_python,
-        odoo_src,
         repo,
+        odoo_src,
         database.db,
         database.data_dir,
         "-u",
