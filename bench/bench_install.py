@@ -266,7 +266,7 @@ def build_seed(db, seed, rng):
             ]
         )
         orders.action_confirm()
-        for order, day in zip(orders, order_dates):
+        for order, day in zip(orders, order_dates, strict=True):
             order.date_order = datetime.combine(day, datetime.min.time()) + timedelta(
                 hours=10
             )
@@ -291,7 +291,7 @@ def build_seed(db, seed, rng):
         cancelled.button_cancel()
         invoices = orders._create_invoices(grouped=True)
         by_order = {inv.line_ids.sale_line_ids.order_id.id: inv for inv in invoices}
-        for order, day in zip(orders, order_dates):
+        for order, day in zip(orders, order_dates, strict=True):
             by_order[order.id].invoice_date = day
         for order in orders:  # in date order: invoice numbers follow dates
             by_order[order.id].action_post()
@@ -364,7 +364,7 @@ def multiply(db, seed, copies, min_partner_id):
             }.get(table, "id")
             new_day = f"(current_date - ((t.{anchor} * 37 + {k} * 101) % 365))"
             exprs, names = [], []
-            for column, data_type in columns(table):
+            for column, __ in columns(table):
                 names.append(column)
                 if column == "id":
                     expr = f"t.id + {k * offset[table]}"
