@@ -371,9 +371,15 @@ def multiply(db, seed, copies, min_partner_id):
                 elif column in fks.get(table, {}):
                     expr = shifted(f"t.{column}", fks[table][column], k)
                 elif table == "account_move" and column == "name":
-                    expr = f"CASE WHEN t.name IS NULL OR t.name = '/' THEN t.name ELSE t.name || '/C{k}' END"
+                    expr = (
+                        "CASE WHEN t.name IS NULL OR t.name = '/' THEN t.name "
+                        f"ELSE t.name || '/C{k}' END"
+                    )
                 elif table == "account_move_line" and column == "move_name":
-                    expr = f"CASE WHEN t.move_name IS NULL OR t.move_name = '/' THEN t.move_name ELSE t.move_name || '/C{k}' END"
+                    expr = (
+                        "CASE WHEN t.move_name IS NULL OR t.move_name = '/' "
+                        f"THEN t.move_name ELSE t.move_name || '/C{k}' END"
+                    )
                 elif table in ("account_move", "account_move_line") and column in (
                     "date",
                     "invoice_date",
@@ -381,7 +387,9 @@ def multiply(db, seed, copies, min_partner_id):
                     expr = f"CASE WHEN t.{column} IS NULL THEN NULL ELSE {new_day} END"
                 elif column in ("invoice_date_due", "date_maturity"):
                     expr = (
-                        f"CASE WHEN t.{column} IS NULL OR t.date IS NULL THEN t.{column} ELSE {new_day} + (t.{column} - t.date) END"
+                        f"CASE WHEN t.{column} IS NULL OR t.date IS NULL "
+                        f"THEN t.{column} "
+                        f"ELSE {new_day} + (t.{column} - t.date) END"
                         if table in ("account_move", "account_move_line")
                         else f"t.{column}"
                     )
@@ -394,7 +402,8 @@ def multiply(db, seed, copies, min_partner_id):
                 exprs.append(expr)
             cr.execute(
                 f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(exprs)} "
-                f"FROM {table} t WHERE t.id BETWEEN {seed_min[table]} AND {seed_max[table]}"
+                f"FROM {table} t "
+                f"WHERE t.id BETWEEN {seed_min[table]} AND {seed_max[table]}"
             )
         for table in LINK_TABLES:
             cr.execute("SELECT to_regclass(%s)", [table])
@@ -438,7 +447,8 @@ def build_history(db, empty_db, sales, seed, logdir):
     total = query(db, "SELECT count(*) FROM sale_order")[0][0]
     query(
         db,
-        "INSERT INTO ir_config_parameter (key, value, create_uid, write_uid, create_date, write_date)"
+        "INSERT INTO ir_config_parameter "
+        "(key, value, create_uid, write_uid, create_date, write_date)"
         " VALUES (%s, %s, 1, 1, now(), now())",
         [MARKER, str(total)],
     )
@@ -477,7 +487,8 @@ def measure_install(template, copy, logdir):
         for r in query(
             copy,
             """
-        SELECT relname, n_tup_ins, n_tup_upd FROM pg_stat_user_tables WHERE relname = ANY(%s)
+        SELECT relname, n_tup_ins, n_tup_upd
+          FROM pg_stat_user_tables WHERE relname = ANY(%s)
     """,
             [CORE_TABLES],
         )
@@ -487,7 +498,8 @@ def measure_install(template, copy, logdir):
         rows, written = query(
             copy,
             f"""
-            SELECT count(*), count(*) FILTER (WHERE xmin::text::bigint >= %s) FROM {table}
+            SELECT count(*), count(*) FILTER (WHERE xmin::text::bigint >= %s)
+              FROM {table}
         """,
             [txid],
         )[0]
@@ -521,7 +533,8 @@ def print_report(empty, history, build):
     )
     print()
     print(
-        "| database | sales | customer invoices (incl. credit notes, cancelled) | journal items | install (s) | x empty |"
+        "| database | sales | customer invoices (incl. credit notes, cancelled) "
+        "| journal items | install (s) | x empty |"
     )
     print("|---|---:|---:|---:|---:|---:|")
     for label, r in (("empty", empty), ("history", history)):
@@ -531,12 +544,14 @@ def print_report(empty, history, build):
         )
     print()
     print(
-        "Rows written by the install per core table (live rows whose xmin is the install's; "
+        "Rows written by the install per core table (live rows whose xmin "
+        "is the install's; "
         "pg_stat inserts / updates in brackets):"
     )
     print()
     print(
-        "| table | rows (history) | written, empty | written, history | share of table | rewritten file |"
+        "| table | rows (history) | written, empty | written, history "
+        "| share of table | rewritten file |"
     )
     print("|---|---:|---:|---:|---:|---|")
     flags = []
@@ -547,14 +562,17 @@ def print_report(empty, history, build):
         if full or h["rewritten"]:
             flags.append(table)
         print(
-            f"| {table} | {h['rows']:,} | {e['written']:,} ({e['ins']:,} / {e['upd']:,}) | "
-            f"{h['written']:,} ({h['ins']:,} / {h['upd']:,}) | {share:.0%}{' FULL' if full else ''} | "
+            f"| {table} | {h['rows']:,} | "
+            f"{e['written']:,} ({e['ins']:,} / {e['upd']:,}) | "
+            f"{h['written']:,} ({h['ins']:,} / {h['upd']:,}) | "
+            f"{share:.0%}{' FULL' if full else ''} | "
             f"{'yes' if h['rewritten'] else 'no'} |"
         )
     print()
     if build:
         print(
-            f"History built in {build['seconds']:.0f} s (ORM seed {build['seed_seconds']:.0f} s)."
+            f"History built in {build['seconds']:.0f} s "
+            f"(ORM seed {build['seed_seconds']:.0f} s)."
         )
     print(
         f"history install {history['seconds']:.1f} s = {ratio:.2f} x empty "
