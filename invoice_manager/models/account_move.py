@@ -33,6 +33,15 @@ class AccountMove(models.Model):
         help="The billing run line that made this invoice.",
     )
 
+    def _post(self, soft=True):
+        posted = super()._post(soft=soft)
+        replacements = posted.filtered("billing_run_id")
+        if replacements:
+            # A replacement left in draft by its run: the credit of the invoice
+            # it replaces (what was paid on it) pays it now.
+            self.env["billing.run.selector"]._give_credit_to_replacements(replacements)
+        return posted
+
     def _get_last_sending_error(self):
         """The error Odoo's sending cron wrote in the invoice's chatter (it logs
         errors there instead of raising), in plain text."""

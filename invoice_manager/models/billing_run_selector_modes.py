@@ -198,14 +198,29 @@ class BillingRunSelector(models.AbstractModel):
                         partner=billed.display_name,
                         fetched=line.partner_id.commercial_partner_id.display_name,
                     )
-                elif (line.head_office_invoicing or False) != consolidation or (
-                    line.invoicing_mode != mode
+                elif (
+                    (line.head_office_invoicing or False) != consolidation
+                    or line.invoicing_mode != mode
+                    or self._is_cycle_changed(run, line, order, partner)
                 ):
                     reasons[order] = self.env._(
-                        "its customer's invoicing mode or head office invoicing "
-                        "changed since the run was fetched: fetch again"
+                        "its customer's invoicing mode, period or head office "
+                        "invoicing changed since the run was fetched: fetch again"
                     )
         return reasons
+
+    @api.model
+    def _is_cycle_changed(self, run, line, order, partner):
+        """Whether a batch line's cycle is no longer the customer's period for
+        the items of ``order`` it bills (its invoicing period changed)."""
+        if line.invoicing_mode != "batch" or not line.cycle_date_from:
+            return False
+        cycle = (line.cycle_date_from, line.cycle_date_to)
+        return any(
+            partner._get_invoicing_cycle(item.date) != cycle
+            for item in line.item_ids
+            if item.order_id == order and item.date
+        )
 
     @api.model
     def _is_invoiced_as_head_office(self, run, partner, site):
@@ -313,6 +328,10 @@ class BillingRunSelector(models.AbstractModel):
         """{order id: {sale line id: quantity}} the ``lines`` invoice, for the
         lines made by invoicing modes (the others bill what Odoo would)."""
         quantities = {}
+        for line in lines.filtered("item_ids"):
+            # A sale of a line with items bills its items only (none: nothing).
+            for order in line.sale_order_ids:
+                quantities.setdefault(order.id, {})
         for item in lines.item_ids:
             by_line = quantities.setdefault(item.order_id.id, {})
             by_line[item.sale_line_id.id] = (

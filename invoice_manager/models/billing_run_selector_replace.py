@@ -5,6 +5,7 @@ from collections import defaultdict
 from markupsafe import Markup
 
 from odoo import Command, api, models
+from odoo.tools import float_compare, float_is_zero
 
 
 class BillingRunSelector(models.AbstractModel):
@@ -48,6 +49,34 @@ class BillingRunSelector(models.AbstractModel):
                 and move.move_type == "out_invoice"
                 and not move.billing_replaced_by_id
                 and move.payment_state not in ("reversed", "in_payment", "paid")
+                and self._is_billed_by_sale_quantities(run, move)
+            )
+        )
+
+    @api.model
+    def _is_billed_by_sale_quantities(self, run, invoice):
+        """Whether ``invoice`` and its posted credit notes bill only sale lines'
+        quantities at the invoice's prices, so that billing the quantities
+        again replaces it exactly. An invoice with a line added by hand, or
+        credited by amount (another price or discount), is left as it is: a
+        replacement would lose or repeat that amount."""
+        products = invoice.invoice_line_ids.filtered(
+            lambda line: line.display_type == "product"
+        )
+        if any(not line.sale_line_ids for line in products):
+            return False
+        prices = {
+            (line.sale_line_ids[:1].id, line.price_unit, line.discount)
+            for line in products
+        }
+        credit_notes = invoice.reversal_move_ids.filtered(
+            lambda move: move.state == "posted" and move.move_type == "out_refund"
+        )
+        return all(
+            line.sale_line_ids
+            and (line.sale_line_ids[:1].id, line.price_unit, line.discount) in prices
+            for line in credit_notes.invoice_line_ids.filtered(
+                lambda line: line.display_type == "product"
             )
         )
 
@@ -104,15 +133,22 @@ class BillingRunSelector(models.AbstractModel):
             for sale_line in invoice_line.sale_line_ids.filtered(
                 lambda line: not line.is_downpayment and not line.display_type
             ):
-                quantities[sale_line] += invoice_line.quantity
+                quantities[sale_line] += invoice_line.product_uom_id._compute_quantity(
+                    invoice_line.quantity, sale_line.product_uom
+                )
         for sale_line, qty in self._get_credited_quantities(run, invoices).items():
             if sale_line in quantities:
                 quantities[sale_line] -= qty
+        precision = self._get_quantity_precision()
         return {
             sale_line: qty
             for sale_line, qty in quantities.items()
-            if not sale_line.currency_id.is_zero(qty)
+            if float_compare(qty, 0.0, precision_digits=precision) > 0
         }
+
+    @api.model
+    def _get_quantity_precision(self):
+        return self.env["decimal.precision"].precision_get("Product Unit of Measure")
 
     @api.model
     def _get_credited_quantities(self, run, invoices):
@@ -124,7 +160,9 @@ class BillingRunSelector(models.AbstractModel):
         )
         for invoice_line in credit_notes.invoice_line_ids:
             for sale_line in invoice_line.sale_line_ids:
-                credited[sale_line] += invoice_line.quantity
+                credited[sale_line] += invoice_line.product_uom_id._compute_quantity(
+                    invoice_line.quantity, sale_line.product_uom
+                )
         return credited
 
     @api.model
@@ -148,19 +186,27 @@ class BillingRunSelector(models.AbstractModel):
         )
         for invoice, reversal in zip(posted, reversals, strict=True):
             credited = self._get_credited_quantities(run, invoice)
+            precision = self._get_quantity_precision()
             commands = []
             for line in reversal.invoice_line_ids.filtered("sale_line_ids"):
                 sale_line = line.sale_line_ids[:1]
-                used = min(credited.get(sale_line, 0.0), line.quantity)
-                if not used:
+                if float_compare(line.quantity, 0.0, precision_digits=precision) <= 0:
+                    continue  # a deduction (down payment): reversed whole
+                # What its credit notes credited, in this line's unit.
+                available = sale_line.product_uom._compute_quantity(
+                    credited.get(sale_line, 0.0), line.product_uom_id
+                )
+                used = max(min(available, line.quantity), 0.0)
+                if float_is_zero(used, precision_digits=precision):
                     continue
-                credited[sale_line] -= used
-                if line.currency_id.is_zero(line.quantity - used):
+                credited[sale_line] -= line.product_uom_id._compute_quantity(
+                    used, sale_line.product_uom
+                )
+                left = line.quantity - used
+                if float_is_zero(left, precision_digits=precision):
                     commands.append(Command.delete(line.id))
                 else:
-                    commands.append(
-                        Command.update(line.id, {"quantity": line.quantity - used})
-                    )
+                    commands.append(Command.update(line.id, {"quantity": left}))
             if commands:
                 reversal.write({"invoice_line_ids": commands})
         if self.env["sale.order.line"]._billing_defers_credit_rule():
@@ -177,21 +223,42 @@ class BillingRunSelector(models.AbstractModel):
 
     @api.model
     def _reconcile_receivables(self, moves):
-        """Reconcile the open receivable lines of ``moves``, account by account."""
+        """Reconcile the open receivable lines of ``moves``, per account and
+        customer (one customer's credit never pays another's invoice)."""
         lines = moves.line_ids.filtered(
             lambda line: (
                 line.account_id.account_type == "asset_receivable"
                 and not line.reconciled
             )
         )
-        for account in lines.account_id:
-            same = lines.filtered(
-                lambda line, account=account: line.account_id == account
-            )
+        groups = defaultdict(list)
+        for line in lines:
+            key = (line.account_id, line.partner_id.commercial_partner_id)
+            groups[key].append(line.id)
+        for line_ids in groups.values():
+            same = lines.browse(line_ids)
             if same.filtered(lambda line: line.balance > 0) and same.filtered(
                 lambda line: line.balance < 0
             ):
                 same.reconcile()
+
+    @api.model
+    def _give_credit_to_replacements(self, invoices):
+        """What was paid on the invoices the posted ``invoices`` replace (left
+        on their replacing credit notes) pays them."""
+        replaced = (
+            self.env["account.move"]
+            .sudo()
+            .search([("billing_replaced_by_id", "in", invoices.ids)])
+        )
+        for new in invoices.filtered(lambda move: move.state == "posted"):
+            credit_notes = replaced.filtered(
+                lambda move, new=new: move.billing_replaced_by_id == new
+            ).reversal_move_ids.filtered(
+                lambda move: move.billing_rebill_credited_qty and move.state == "posted"
+            )
+            if credit_notes:
+                self._reconcile_receivables(new | credit_notes)
 
     @api.model
     def _release_replaced_invoices(self, run, lines):
@@ -228,17 +295,9 @@ class BillingRunSelector(models.AbstractModel):
             for old in line.replaced_invoice_ids - new:
                 old.sudo().billing_replaced_by_id = new
                 credit_notes = old.reversal_move_ids
-                if new.state == "posted":
-                    # What was paid on the old invoice pays the new one.
-                    self._reconcile_receivables(
-                        new
-                        | credit_notes.filtered(
-                            lambda move: (
-                                move.billing_rebill_credited_qty
-                                and move.state == "posted"
-                            )
-                        )
-                    )
+                # What was paid on the old invoice pays the new one (once it is
+                # posted: account.move._post gives it then).
+                self._give_credit_to_replacements(new)
                 values = {
                     "old": old._get_html_link(),
                     "new": new._get_html_link(),

@@ -1,5 +1,6 @@
 from datetime import date
 
+from odoo import Command
 from odoo.tests import Form, tagged
 
 from .common import InvoiceManagerCommon
@@ -113,3 +114,53 @@ class TestBillingReplaceMoney(InvoiceManagerCommon):
         run.action_fetch()
         self.assertFalse(run.line_ids)
         self.assertEqual(self._billed_net(), 1150.00)
+
+    def test_a_replacement_left_in_draft_gets_the_payment_when_posted(self):
+        __, invoice = self._invoiced_ten()
+        self._pay(invoice, 500.0)
+        run = self._new_run(replace_invoices=True, auto_post=False)
+        run.action_fetch()
+        run.action_process(force_synchronous=True)
+        new = run.line_ids.invoice_ids
+        self.assertEqual(new.state, "draft")
+        # Until it is posted the customer owes the old invoice's rest, 650.00,
+        # less the 1,150.00 credit: -500.00 (what was paid waits as a credit).
+        self.assertEqual(self._owed(), -500.00)
+        new.action_post()
+        self.assertEqual(new.amount_residual, 535.00)
+        self.assertEqual(self._owed(), 535.00)
+
+    def test_replacing_a_final_invoice_deducts_the_down_payment_once(self):
+        self.scenario.auto_post = True
+        order = self._create_sale(
+            self.customer_alpha, date(2026, 10, 3), [(self.product_service, 10, 100.0)]
+        )
+        self._down_payment(order, advance_payment_method="percentage", amount=30)
+        first = self._new_run()
+        first.action_fetch()
+        first.action_process(force_synchronous=True)
+        self.assertEqual(first.invoice_ids.amount_total, 805.00)
+        self.assertEqual(self._billed_net(), 1150.00)
+        order.order_line.filtered(lambda line: not line.is_downpayment).price_unit = 90
+        __, new = self._replace()
+        # 10 x 103.50 less the 345.00 paid up front.
+        self.assertEqual(new.amount_total, 690.00)
+        self.assertEqual(self._billed_net(), 1035.00)
+        self.assertEqual(self._owed(), 1035.00)
+
+    def test_an_invoice_with_a_line_added_by_hand_is_not_replaced(self):
+        __, invoice = self._invoiced_ten()
+        invoice.button_draft()
+        invoice.write(
+            {
+                "invoice_line_ids": [
+                    Command.create({"name": "Call-out fee", "price_unit": 50.0})
+                ]
+            }
+        )
+        invoice.action_post()
+        billed = self._billed_net()
+        run = self._new_run(replace_invoices=True)
+        run.action_fetch()
+        self.assertFalse(run.line_ids)
+        self.assertEqual(self._billed_net(), billed)

@@ -86,5 +86,5 @@ class TestBillingRulesAtProcess(InvoiceManagerCommon):
         run.action_process(force_synchronous=True)
         self.assertEqual(line.state, "skipped")
         self.assertFalse(line.invoice_ids)
-        self.assertIn("invoicing mode or head office invoicing", line.error_message)
+        self.assertIn("invoicing mode, period or head office", line.error_message)
         self.assertFalse((self.moving_order | self.staying_order).invoice_ids)

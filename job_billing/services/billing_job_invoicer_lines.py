@@ -241,6 +241,9 @@ class BillingJobInvoicer(models.AbstractModel):
         values.update(self._get_item_line_price_values(job, choices, item, price_unit))
         if item.sale_line_id and kind == "invoiceable":
             values["sale_line_ids"] = [Command.link(item.sale_line_id.id)]
+            # Quantity and price are in the sale line's unit: Odoo's invoiced
+            # quantity of the order reads the invoice line's unit.
+            values["product_uom_id"] = item.sale_line_id.product_uom.id
         return values
 
     @api.model

@@ -6,14 +6,27 @@ then drop the old columns (see ``pre-migrate.py``)."""
 from odoo.tools import SQL, sql
 
 COPIED = [
-    # (old column moved aside, new field, value read as the default)
-    ("invoice_manager_old_invoicing_mode", "billing_invoicing_mode", "per_shipment"),
-    ("invoice_manager_old_invoicing_period", "billing_invoicing_period", "monthly"),
-    ("invoice_manager_old_head_office_id", "head_office_id", None),
+    # (old column moved aside, new field, value read as the default, the values
+    # this addon knows: a column shared with OCA partner_invoicing_mode also
+    # holds its values, such as "standard", which are not copied)
+    (
+        "invoice_manager_old_invoicing_mode",
+        "billing_invoicing_mode",
+        "per_shipment",
+        ("per_order", "batch"),
+    ),
+    (
+        "invoice_manager_old_invoicing_period",
+        "billing_invoicing_period",
+        "monthly",
+        ("weekly", "biweekly", "quarterly"),
+    ),
+    ("invoice_manager_old_head_office_id", "head_office_id", None, None),
     (
         "invoice_manager_old_head_office_invoicing",
         "head_office_invoicing",
         "consolidated",
+        ("per_site",),
     ),
 ]
 
@@ -21,7 +34,7 @@ COPIED = [
 def migrate(cr, version):
     if not version:
         return
-    for aside, field, default in COPIED:
+    for aside, field, default, known in COPIED:
         if not sql.column_exists(cr, "res_partner", aside):
             continue
         cr.execute(
@@ -34,10 +47,13 @@ def migrate(cr, version):
                        )
                  WHERE p.%(old)s IS NOT NULL
                    AND p.%(old)s::text IS DISTINCT FROM %(default)s
+                   AND (%(any)s OR p.%(old)s::text = ANY(%(known)s))
                 """,
                 new=SQL.identifier(field),
                 old=SQL.identifier(aside),
                 default=default,
+                any=known is None,
+                known=list(known or ()),
             )
         )
         cr.execute(
