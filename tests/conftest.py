@@ -128,4 +128,4 @@ def database(venv_python, odoo_src):
 
 
 # Test-only Odoo addons: their tests run in Odoo (scripts/test.sh installs them).
-collect_ignore_glob = ["addons/*", "neighbours/*"]
+collect_ignore_glob = ["addons/*", "neighbours/*", "probes/*"]

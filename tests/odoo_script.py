@@ -142,7 +142,8 @@ ALL_ADDONS = [
 
 def odoo_bin(python, repo, odoo_src, db, data_dir, *args, timeout=900):
     """Run ``odoo-bin`` on ``db`` with ``args`` (``-i``/``-u`` modules...),
-    without demo data, to the end; fail with its log when it fails."""
+    without demo data, to the end; fail with its log when it fails. ``args``
+    come last: an option given there (``--log-level``...) wins."""
     proc = subprocess.run(
         [
             str(python),
@@ -151,12 +152,12 @@ def odoo_bin(python, repo, odoo_src, db, data_dir, *args, timeout=900):
             db,
             f"--addons-path={repo},{odoo_src}/addons",
             f"--data-dir={data_dir}",
-            *args,
             "--without-demo=all",
             "--stop-after-init",
             "--log-level=warn",
             "--max-cron-threads=0",
             "--http-port=0",
+            *args,
         ],
         capture_output=True,
         text=True,

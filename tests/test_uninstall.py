@@ -2,14 +2,19 @@
 where they were installed and used (a billing run invoiced, a job billed),
 uninstalling all four leaves no column, view, menu, scheduled or server
 action of theirs, and Odoo's own *Create Invoice* then posts an invoice;
-the sale form and the invoices list load."""
+the sale form and the invoices list load, through the ORM and in Chromium
+(``tests/probes/invoice_manager_uninstall_probe``, installed once ours are
+gone, opens them with Odoo's own browser test tools)."""
 
 import subprocess
 
 import pytest
 
 from odoo_script import ALL_ADDONS as OURS
-from odoo_script import installed_database
+from odoo_script import installed_database, odoo_bin
+from odoo_server import free_port
+
+PROBE = "invoice_manager_uninstall_probe"
 
 USE_THEM = """
 with registry.cursor() as cr:
@@ -116,7 +121,9 @@ def used_database(venv_python, odoo_src, repo, tmp_path):
             )
 
 
-def test_uninstalling_our_addons_leaves_odoo_invoicing_working(used_database):
+def test_uninstalling_our_addons_leaves_odoo_invoicing_working(
+    used_database, venv_python, odoo_src, repo
+):
     used = used_database.run(USE_THEM)
     assert used["invoices"] == 1
     states = used_database.run(UNINSTALL.format(ours=OURS))["states"]
@@ -128,3 +135,20 @@ def test_uninstalling_our_addons_leaves_odoo_invoicing_working(used_database):
     assert (after["state"], after["untaxed"]) == ("posted", 50.0)
     assert after["form"] and after["list"]
     assert after["rows"] == 2
+    # In the browser: the sale form and the invoices list, no error shown.
+    browser = odoo_bin(
+        venv_python,
+        repo,
+        odoo_src,
+        used_database.db,
+        used_database.data_dir,
+        f"--addons-path={repo / 'tests' / 'probes'},{repo},{odoo_src / 'addons'}",
+        "-i",
+        PROBE,
+        "--test-enable",
+        f"--test-tags=/{PROBE}",
+        f"--http-port={free_port()}",
+        "--log-level=info",
+    )
+    assert "0 failed, 0 error(s) of 2 tests" in browser.stderr, browser.stderr[-4000:]
+    assert " ERROR " not in browser.stderr, browser.stderr[-4000:]

@@ -41,6 +41,14 @@ with registry.cursor() as cr:
     run.action_fetch()
     run.action_process(force_synchronous=True)
     env["billing.job"].create({"partner_id": plain.id, "name": "Job Up"})
+    # The groups of 18.0.1.0.0: Billing Users got Sales "All Documents".
+    all_leads = env.ref("sales_team.group_sale_salesman_all_leads")
+    billing_user = env.ref("invoice_manager.group_billing_user")
+    billing_user.implied_ids |= all_leads
+    biller = env["res.users"].create({
+        "name": "Upgrade Biller", "login": "upgrade_biller",
+        "groups_id": [Command.set([billing_user.id])],
+    })
     env.flush_all()
     # The layout of invoice_manager 18.0.1.0.0: one value for all companies.
     cr.execute('''
@@ -67,7 +75,9 @@ with registry.cursor() as cr:
     report(ids=[head.id, site.id, plain.id], company_b=company_b.id,
            runs=env["billing.run"].search_count([]), lines=lines,
            jobs=env["billing.job"].search_count([]),
-           invoice=run.invoice_ids.id, total=run.invoice_ids.amount_total)
+           invoice=run.invoice_ids.id, total=run.invoice_ids.amount_total,
+           biller=biller.id,
+           biller_all_leads=biller.has_group("sales_team.group_sale_salesman_all_leads"))
 """
 
 AFTER = """
@@ -91,7 +101,11 @@ with registry.cursor() as cr:
     cr.execute("SELECT count(*) FROM billing_run_line")
     lines = cr.fetchone()[0]
     run = env["billing.run"].search([], limit=1)
-    report(values=values, old_columns=old_columns,
+    implied = env.ref("invoice_manager.group_billing_user").implied_ids
+    biller = env["res.users"].browse({biller!r})
+    report(implied=implied.mapped(lambda g: g.get_external_id()[g.id]),
+           biller_all_leads=biller.has_group("sales_team.group_sale_salesman_all_leads"),
+           values=values, old_columns=old_columns,
            runs=env["billing.run"].search_count([]), lines=lines,
            jobs=env["billing.job"].search_count([]),
            invoice=run.invoice_ids.id, total=run.invoice_ids.amount_total,
@@ -129,7 +143,7 @@ def test_upgrade_keeps_everything_and_migrates_partner_settings(
         ",".join(OURS),
     )
     assert " ERROR " not in upgrade.stderr, upgrade.stderr[-4000:]
-    after = database.run(AFTER.format(ids=before["ids"]))
+    after = database.run(AFTER.format(ids=before["ids"], biller=before["biller"]))
     assert after["version"] == "18.0.1.1.0"
     assert after["old_columns"] == []
     for key in ("runs", "lines", "jobs", "invoice", "total"):
@@ -139,3 +153,8 @@ def test_upgrade_keeps_everything_and_migrates_partner_settings(
         # Every company gets the former value; defaults stay empty.
         assert company_values == ["batch", "weekly", "per_site", head, False]
     assert len(after["values"]) == 2
+    # The group now implies Invoicing's Billing level only; a user who had
+    # Sales "All Documents" through it keeps it (the upgrade takes no right
+    # away from anyone: an administrator removes it if it is not wanted).
+    assert after["implied"] == ["account.group_account_invoice"]
+    assert before["biller_all_leads"] and after["biller_all_leads"]

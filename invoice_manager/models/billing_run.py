@@ -207,7 +207,11 @@ class BillingRun(models.Model):
         "res.users", string="Processed by", readonly=True, copy=False
     )
     print_attachment_id = fields.Many2one(
-        "ir.attachment", string="Printed Invoices", readonly=True, copy=False
+        "ir.attachment",
+        string="Printed Invoices",
+        readonly=True,
+        copy=False,
+        check_company=True,
     )
     is_scheduled_run = fields.Boolean(
         string="Scheduled",

@@ -17,7 +17,11 @@ class BillingRunLine(models.Model):
     _check_company_auto = True
 
     run_id = fields.Many2one(
-        "billing.run", required=True, ondelete="cascade", index=True
+        "billing.run",
+        required=True,
+        ondelete="cascade",
+        index=True,
+        check_company=True,
     )
     company_id = fields.Many2one(related="run_id.company_id", store=True, index=True)
     sequence = fields.Integer(default=10)
@@ -31,8 +35,7 @@ class BillingRunLine(models.Model):
         "sale_order_id",
         string="Sales",
         readonly=True,
-        # No check_company: fetch only takes the run's company's sales, and the
-        # check costs a query per line on runs of thousands of sales.
+        check_company=True,
     )
     currency_id = fields.Many2one("res.currency", readonly=True)
     amount_untaxed = fields.Monetary(string="Untaxed to Invoice", readonly=True)
@@ -75,6 +78,7 @@ class BillingRunLine(models.Model):
         "move_id",
         string="Invoiced by",
         readonly=True,
+        check_company=True,
         copy=False,
         help="The invoices made in the meantime by another run or a user.",
     )

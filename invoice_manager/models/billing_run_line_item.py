@@ -11,12 +11,20 @@ class BillingRunLineItem(models.Model):
     _order = "line_id, order_id, sequence, id"
 
     line_id = fields.Many2one(
-        "billing.run.line", required=True, ondelete="cascade", index=True
+        "billing.run.line",
+        required=True,
+        ondelete="cascade",
+        index=True,
+        check_company=True,
     )
     company_id = fields.Many2one(related="line_id.company_id", store=True)
     # Indexed: deleting a sale line cascades here; runs look items up by sale.
     sale_line_id = fields.Many2one(
-        "sale.order.line", required=True, ondelete="cascade", index=True
+        "sale.order.line",
+        required=True,
+        ondelete="cascade",
+        index=True,
+        check_company=True,
     )
     order_id = fields.Many2one(related="sale_line_id.order_id", store=True, index=True)
     sequence = fields.Integer(related="sale_line_id.sequence")

@@ -87,6 +87,7 @@ class ResPartner(models.Model):
     head_office_id = fields.Many2one(
         "res.partner",
         company_dependent=True,
+        check_company=True,
         domain="[('is_company', '=', True), ('id', '!=', id)]",
         help="This customer is a site of that head office, in this company: "
         "billing scenarios that follow the customers' invoicing modes invoice the "

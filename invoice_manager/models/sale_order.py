@@ -29,6 +29,7 @@ class SaleOrder(models.Model):
         string="Billing Run Lines",
         copy=False,
         readonly=True,
+        check_company=True,
     )
 
     # ------------------------------------------------------------------ ORM

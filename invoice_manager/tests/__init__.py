@@ -18,3 +18,5 @@ from . import test_billing_amounts_rounding
 from . import test_billing_run_delivery_retry
 from . import test_billing_run_time_limit
 from . import test_billing_run_reopen
+from . import test_billing_groups
+from . import test_company_relations

@@ -28,7 +28,9 @@ class TestBillingApproval(InvoiceManagerCommon):
         cls.billing_user = new_test_user(
             cls.env,
             login="approval_biller",
-            groups="invoice_manager.group_billing_user",
+            # who also sells: editing and copying sales is theirs, approving not
+            groups="invoice_manager.group_billing_user,"
+            "sales_team.group_sale_salesman_all_leads",
             company_id=cls.company_a.id,
             company_ids=both_companies,
         )

@@ -28,11 +28,13 @@ class BillingRunWizard(models.TransientModel):
     partner_ids = fields.Many2many(
         "res.partner",
         string="Customers",
+        check_company=True,
         help="Invoice these customers only (preloaded from the customers selected).",
     )
     sale_order_ids = fields.Many2many(
         "sale.order",
         string="Sales",
+        check_company=True,
         help="Invoice these sales only (preloaded from the sales selected).",
     )
     date_from = fields.Date(

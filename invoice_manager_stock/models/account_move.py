@@ -11,6 +11,7 @@ class AccountMove(models.Model):
         "picking_id",
         string="Invoiced Deliveries",
         readonly=True,
+        check_company=True,
         copy=False,
         help="The deliveries a billing run invoiced with this invoice: a billing "
         "run never invoices them again while this invoice is not cancelled.",

@@ -8,5 +8,6 @@ class BillingRunLineItem(models.Model):
         "stock.picking",
         string="Delivery",
         readonly=True,
+        check_company=True,
         help="The validated delivery whose goods this item invoices.",
     )

@@ -68,7 +68,11 @@ class AccountMove(models.Model):
         string="Deposits Deducted", compute="_compute_job_deposit_deducted"
     )
     job_export_id = fields.Many2one(
-        "billing.job.export", string="Export Batch", copy=False, readonly=True
+        "billing.job.export",
+        string="Export Batch",
+        copy=False,
+        readonly=True,
+        check_company=True,
     )
     job_export_error = fields.Text(
         string="Export Error", copy=False, readonly=True, tracking=True

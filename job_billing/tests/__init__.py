@@ -15,3 +15,4 @@ from . import test_deposit_credit_note
 from . import test_multi_company
 from . import test_export_currency
 from . import test_invoicer
+from . import test_groups

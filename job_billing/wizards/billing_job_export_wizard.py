@@ -19,6 +19,7 @@ class BillingJobExportWizard(models.TransientModel):
         "account.move",
         string="Invoices",
         default=lambda self: self._default_move_ids(),
+        check_company=True,
         help="Approved job invoices to export; when empty, all approved job "
         "invoices of the company dated in the range.",
     )
