@@ -23,7 +23,7 @@ TOURS = [
     "-/job_billing:TestJobBillingTour",
 ]
 # Tests of our own credited-quantity rule: with sale_line_refund_to_invoice_qty
-# installed, its rule is the one (README, "Beside OCA's modules"), and
+# installed, its rule is the one (docs/operations.md, "Beside OCA's modules"), and
 # invoice_manager_oca_neighbours tests the runs under it instead.
 OUR_CREDIT_RULE = [
     "-/invoice_manager:TestBillingRunMoney.test_credit_note_invoiced_again_from_the_sale_is_not_deducted_again",

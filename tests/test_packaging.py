@@ -1,6 +1,8 @@
 """Packaging and repository-layout checks."""
 
 import shutil
+import subprocess
+import sys
 import zipfile
 
 import pytest
@@ -71,6 +73,37 @@ def test_manifest_files_exist(repo, addon):
         if not (repo / addon / rel).is_file()
     ]
     assert not missing, f"{addon}: files listed in the manifest are missing: {missing}"
+
+
+def test_addon_readmes_are_generated_from_fragments(repo, addons):
+    """Each addon documents itself in readme/*.md (OCA layout); its README.rst
+    is what scripts/gen_addon_readme.py makes of them, not edited by hand."""
+    required = ("readme/DESCRIPTION.md", "readme/USAGE.md", "README.rst")
+    missing = [
+        f"{addon}/{rel}"
+        for addon in addons
+        for rel in required
+        if not (repo / addon / rel).is_file()
+    ]
+    assert not missing, f"addon documentation missing: {missing}"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            repo / "scripts" / "gen_addon_readme.py",
+            "--check",
+            "--repo",
+            repo,
+        ],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, (
+        "README.rst out of date with readme/ (run scripts/gen_addon_readme.py):\n"
+        + proc.stdout
+        + proc.stderr
+    )
 
 
 def test_odoo_is_importable_from_the_venv(venv_python, odoo_src, run):

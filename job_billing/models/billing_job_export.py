@@ -116,7 +116,8 @@ class BillingJobExport(models.Model):
         return batch
 
     # columns of the export file: stable names, whatever the user's language
-    # (README, "Export file"); money columns are rounded as their currency
+    # (docs/user-guide-job-billing.md, "Export file"); money columns are
+    # rounded as their currency
     # (the invoice's, or the company's for the "_company" columns)
     EXPORT_COLUMNS = [
         "batch",

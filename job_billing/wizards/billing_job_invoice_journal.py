@@ -41,7 +41,8 @@ class BillingJobInvoiceJournal(models.TransientModel):
         )
 
     # columns of the journal: stable names and codes, whatever the user's
-    # language (README, "Invoice Journal"); money columns rounded to the cent
+    # language (docs/user-guide-job-billing.md, "Invoice Journal"); money
+    # columns rounded to the cent
     JOURNAL_COLUMNS = [
         "invoice",
         "invoice_date",
