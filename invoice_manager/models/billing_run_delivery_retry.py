@@ -174,3 +174,52 @@ class BillingRun(models.Model):
         for company, company_lines in lines.grouped("company_id").items():
             runs = company_lines.run_id.with_company(company)
             runs._retry_failed_deliveries(company_lines, transient_only=True)
+
+    delivery_queued_count = fields.Integer(
+        string="Queued Emails", compute="_compute_delivery_queued_count"
+    )
+    mail_queue_nextcall = fields.Datetime(
+        string="Mail Queue Runs At", compute="_compute_delivery_queued_count"
+    )
+
+    @api.model
+    def _get_queued_invoices_domain(self):
+        """Invoices whose email waits: in Odoo's sending cron (``sending_data``
+        without an error) or in the mail queue (an outgoing ``mail.mail``)."""
+        Mail = self.env["mail.mail"].sudo()
+        mails = Mail._search(
+            [("model", "=", "account.move"), ("state", "=", "outgoing")]
+        )
+        res_id = Mail._field_to_sql(mails.table, "res_id", mails)
+        return [
+            "|",
+            ("sending_data", "!=", False),
+            ("id", "in", mails.subselect(res_id)),
+        ]
+
+    def _compute_delivery_queued_count(self):
+        lines = self._get_emailed_lines(self._get_queued_invoices_domain())
+        queued = lines.filtered(lambda line: line.delivery_state == "queued")
+        counts = {run: len(lines) for run, lines in queued.grouped("run_id").items()}
+        cron = self.env.ref("mail.ir_cron_mail_scheduler_action", False)
+        nextcall = cron.sudo().nextcall if cron and cron.sudo().active else False
+        for run in self:
+            run.delivery_queued_count = counts.get(run, 0)
+            run.mail_queue_nextcall = nextcall if run.delivery_queued_count else False
+
+    def action_send_queued_emails(self):
+        """Wake Odoo's sending cron and mail queue now rather than at their
+        next run (Billing Managers): the emails go out within a minute, from a
+        cron worker, not in this request."""
+        if not self.env.user.has_group("invoice_manager.group_billing_manager"):
+            raise UserError(
+                self.env._("Only a Billing Manager can send the mail queue now.")
+            )
+        for xmlid in (
+            "account.ir_cron_account_move_send",
+            "mail.ir_cron_mail_scheduler_action",
+        ):
+            cron = self.env.ref(xmlid, False)
+            if cron:
+                cron.sudo()._trigger()
+        return True

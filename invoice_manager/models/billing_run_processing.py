@@ -44,6 +44,19 @@ class BillingRun(models.Model):
             executor._hand_to_background(self)
         return True
 
+    def action_open_process_wizard(self):
+        """*Process Invoices* in the form: confirm first, with what it will do."""
+        self.ensure_one()
+        self._check_processable()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Process Invoices"),
+            "res_model": "billing.run.process.wizard",
+            "views": [(False, "form")],
+            "target": "new",
+            "context": {"default_run_id": self.id},
+        }
+
     def _check_request_size(self):
         """A request has seconds (``--limit-time-real``) and one transaction:
         only small runs are processed in it."""
@@ -245,6 +258,22 @@ class BillingRun(models.Model):
         )
         action["domain"] = [("id", "in", self.invoice_ids.ids)]
         action["context"] = {"default_move_type": "out_invoice", "create": False}
+        return action
+
+    def action_view_lines(self):
+        """A counter of the run's form: its lines of that state (context key
+        ``billing_line_filter``: not_done, processed, error or skipped)."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "invoice_manager.billing_run_line_action"
+        )
+        action["domain"] = [("run_id", "=", self.id)]
+        action["name"] = self.name
+        line_filter = self.env.context.get("billing_line_filter")
+        action["context"] = {
+            "list_view_ref": "invoice_manager.billing_run_line_view_list_flat",
+            **({f"search_default_{line_filter}": 1} if line_filter else {}),
+        }
         return action
 
     def action_export_xlsx(self):

@@ -105,16 +105,76 @@ class ResPartner(models.Model):
         "res.partner",
         string="Sites",
         compute="_compute_site_ids",
-        help="The customers whose head office this is, in the current company.",
+        help="The customers whose head office this is, in the current company "
+        "(their contacts follow them).",
     )
+
+    billing_applied_invoicing_mode = fields.Selection(
+        INVOICING_MODES,
+        string="Invoicing Mode Applied",
+        compute="_compute_billing_applied_mode",
+        help="The invoicing mode billing runs apply to this customer's sales in "
+        "this company: its head office's for a site, its company's for a contact.",
+    )
+    billing_applied_invoicing_period = fields.Selection(
+        INVOICING_PERIODS,
+        string="Invoicing Period Applied",
+        compute="_compute_billing_applied_mode",
+    )
+    billing_invoicing_source = fields.Char(
+        string="Applied From", compute="_compute_billing_applied_mode"
+    )
+
+    @api.depends_context("company")
+    @api.depends(
+        "commercial_partner_id",
+        "billing_invoicing_mode",
+        "billing_invoicing_period",
+        "head_office_id",
+    )
+    def _compute_billing_applied_mode(self):
+        for partner in self:
+            billed = partner._get_billing_partner()
+            partner.billing_applied_invoicing_mode = (
+                billed.billing_invoicing_mode or "per_shipment"
+            )
+            partner.billing_applied_invoicing_period = (
+                billed.billing_invoicing_period or "monthly"
+                if partner.billing_applied_invoicing_mode == "batch"
+                else False
+            )
+            partner.billing_invoicing_source = partner._get_billing_invoicing_source(
+                billed
+            )
+
+    def _get_billing_invoicing_source(self, billed):
+        """Where the mode applied to this customer comes from, in words."""
+        self.ensure_one()
+        if billed != self.commercial_partner_id:
+            how = dict(
+                self._fields["head_office_invoicing"]._description_selection(self.env)
+            ).get(billed.head_office_invoicing or "consolidated")
+            return self.env._(
+                "its head office %(office)s (%(how)s)", office=billed.name, how=how
+            )
+        if billed != self._origin and self.parent_id:
+            return self.env._("its company %(company)s", company=billed.name)
+        if not billed.billing_invoicing_mode:
+            return self.env._("the default: no mode set")
+        return self.env._("its own setting")
 
     @api.depends_context("company")
     def _compute_site_ids(self):
         ids = [partner_id for partner_id in self._origin.ids if partner_id]
         sites = self.search([("head_office_id", "in", ids)]) if ids else self.browse()
         for partner in self:
+            # the sites themselves, not their contacts (who copy the
+            # commercial partner's head office)
             partner.site_ids = sites.filtered(
-                lambda site, partner=partner: site.head_office_id == partner._origin
+                lambda site, partner=partner: (
+                    site.head_office_id == partner._origin
+                    and site.commercial_partner_id == site
+                )
             )
 
     @api.model

@@ -20,3 +20,5 @@ from . import test_billing_run_time_limit
 from . import test_billing_run_reopen
 from . import test_billing_groups
 from . import test_company_relations
+from . import test_run_screens
+from . import test_run_screens_tour

@@ -224,13 +224,24 @@ class TestBillingRunProcess(InvoiceManagerCommon):
         attachment = self.env["ir.attachment"].browse(
             int(action["url"].split("/")[-1].split("?")[0])
         )
-        sheet = openpyxl.load_workbook(
-            io.BytesIO(base64.b64decode(attachment.datas))
-        ).active
+        content = io.BytesIO(base64.b64decode(attachment.datas))
+        # data_only: the values a spreadsheet shows (the totals' cached values)
+        sheet = openpyxl.load_workbook(content, data_only=True).active
         rows = list(sheet.iter_rows(values_only=True))
         self.assertEqual(rows[0][0], "Customer")
-        self.assertEqual(len(rows), 1 + len(run.line_ids))
-        by_sale = {row[1]: row for row in rows[1:]}
+        count = len(run.line_ids)
+        # the header stays in view, with a filter over the lines
+        self.assertEqual(sheet.freeze_panes, "A2")
+        self.assertEqual(sheet.auto_filter.ref, f"A1:K{count + 1}")
+        # a blank row, then the total of the currency
+        self.assertEqual(len(rows), 1 + count + 2)
+        total = rows[-1]
+        self.assertEqual(total[:3], ("Total", None, self.env.company.currency_id.name))
+        self.assertAlmostEqual(total[3], sum(run.line_ids.mapped("amount_total")), 2)
+        self.assertAlmostEqual(total[7], sum(run.invoice_ids.mapped("amount_total")), 2)
+        formulas = openpyxl.load_workbook(content).active
+        self.assertTrue(str(formulas.cell(count + 3, 4).value).startswith("=SUMIF("))
+        by_sale = {row[1]: row for row in rows[1 : count + 1]}
         row = by_sale[self.sale_alpha.name]
         self.assertEqual(row[0], "Alpha Retail")
         self.assertEqual(row[2], self.env.company.currency_id.name)

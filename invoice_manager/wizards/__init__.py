@@ -1,1 +1,2 @@
 from . import billing_run_wizard
+from . import billing_run_process_wizard

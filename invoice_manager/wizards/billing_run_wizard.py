@@ -90,4 +90,14 @@ class BillingRunWizard(models.TransientModel):
     def action_next(self):
         self.ensure_one()
         run = self.env["billing.run"].create(self._prepare_run_values())
-        return run._get_records_action(name=self.env._("Invoice Manager"))
+        # The run in the main window with a clean trail: nothing of the page
+        # the wizard was opened from (its active_id) follows into the URL.
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Invoice Manager"),
+            "res_model": "billing.run",
+            "res_id": run.id,
+            "views": [(False, "form")],
+            "target": "main",
+            "context": {},
+        }

@@ -35,7 +35,15 @@ registry.category("web_tour.tours").add("billing_run_reopen_tour", {
         },
         {
             content: "Process again",
-            trigger: 'button[name="action_process"]:contains("Process Invoices")',
+            trigger: 'button[name="action_open_process_wizard"]:contains("Process Invoices")',
+            run: "click",
+        },
+        {
+            content: "Only the line in error is processed again",
+            trigger: '.modal .o_billing_process_summary:contains("1 invoice will be created")',
+        },
+        {
+            trigger: '.modal button[name="action_process"]',
             run: "click",
         },
         {

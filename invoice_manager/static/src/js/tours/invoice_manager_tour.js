@@ -76,8 +76,22 @@ registry.category("web_tour.tours").add("invoice_manager_tour", {
             run: "click",
         },
         {
-            content: "Process all invoices in one click",
-            trigger: 'button[name="action_process"]',
+            content: "Process all invoices",
+            trigger: 'button[name="action_open_process_wizard"]',
+            run: "click",
+        },
+        {
+            content: "Process asks first: how many invoices, posted, emailed, for what total",
+            trigger:
+                '.modal .o_billing_process_summary:contains("3 invoices will be created and posted"):contains("Email: 2"):contains("Create Only: 1"):contains("taxes included")',
+        },
+        {
+            content: "and when the mail queue sends the emails",
+            trigger: '.modal .o_billing_process_summary:contains("mail queue")',
+        },
+        {
+            content: "Confirm",
+            trigger: '.modal button[name="action_process"]',
             run: "click",
         },
         {

@@ -79,8 +79,16 @@ registry.category("web_tour.tours").add("invoice_manager_modes_tour", {
             run: "click",
         },
         {
-            content: "Process all invoices in one click",
-            trigger: '.o_form_view:not(:has(.modal)) button[name="action_process"]',
+            content: "Process all invoices",
+            trigger: '.o_form_view:not(:has(.modal)) button[name="action_open_process_wizard"]',
+            run: "click",
+        },
+        {
+            content: "Confirm: one invoice per line",
+            trigger: '.modal .o_billing_process_summary:contains("6 invoices will be created")',
+        },
+        {
+            trigger: '.modal button[name="action_process"]',
             run: "click",
         },
         {

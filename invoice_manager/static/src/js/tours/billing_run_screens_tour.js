@@ -1,0 +1,159 @@
+/** @odoo-module */
+
+import {registry} from "@web/core/registry";
+
+const LINE_CARDS = '.o_field_widget[name="line_ids"] .o_kanban_record:not(.o_kanban_ghost)';
+
+function noSidewaysScroll(where) {
+    return {
+        content: `${where}: no horizontal scroll on a phone`,
+        trigger: "body",
+        run() {
+            const page = document.documentElement;
+            if (page.scrollWidth > window.innerWidth + 1) {
+                throw new Error(
+                    `${where} scrolls sideways: ${page.scrollWidth}px wide in ${window.innerWidth}px`
+                );
+            }
+        },
+    };
+}
+
+function noBreadcrumbBefore(what) {
+    return {
+        content: `${what} opens with a clean trail`,
+        trigger: ".o_breadcrumb",
+        run() {
+            const before = document.querySelectorAll(".o_breadcrumb .breadcrumb-item");
+            if (before.length) {
+                throw new Error(
+                    `Trail before ${what}: ${[...before].map((b) => b.textContent).join(" / ")}`
+                );
+            }
+        },
+    };
+}
+
+// Billing Runs > New Run: the wizard, Next, a run alone in the trail; a fetch
+// that finds nothing says so.
+registry.category("web_tour.tours").add("billing_run_new_tour", {
+    steps: () => [
+        {
+            content: "The runs list offers New Run (not a blank run form)",
+            trigger: '.o_list_view button:contains("New Run")',
+            run: "click",
+        },
+        {
+            content: "It opens the Invoice Manager's first step",
+            trigger: '.modal .o_field_widget[name="scenario_id"] input',
+            run: "edit Screens empty",
+        },
+        {
+            trigger: '.ui-menu-item a:contains("Screens empty scenario")',
+            run: "click",
+        },
+        {
+            trigger: '.modal button[name="action_next"]',
+            run: "click",
+        },
+        {
+            trigger: '.o_statusbar_status button.o_arrow_button_current:contains("Billing Rules")',
+        },
+        noBreadcrumbBefore("the new run"),
+        {
+            content: "The form has no New: runs start from the wizard",
+            trigger: ".o_form_view",
+            run() {
+                if (document.querySelector(".o_control_panel .o_form_button_create")) {
+                    throw new Error("The run form offers New");
+                }
+            },
+        },
+        {
+            trigger: 'button[name="action_fetch"]',
+            run: "click",
+        },
+        {
+            content: "Nothing to bill is said in words",
+            trigger: '.alert[name="nothing_fetched"]:contains("No sale to invoice for this period")',
+        },
+    ],
+});
+
+// A processed run: counters as filters, the errors counter red only when
+// there are errors, queued emails and who may send them now.
+registry.category("web_tour.tours").add("billing_run_counters_tour", {
+    steps: () => [
+        {
+            content: "Emails waiting in the mail queue are announced",
+            trigger: '.alert[name="queued_emails"]:contains("wait in Odoo\'s mail queue")',
+        },
+        {
+            content: "One error: its counter is a red link",
+            trigger: 'div[name="counters"] button.text-danger:contains("1 errors")',
+            run: "click",
+        },
+        {
+            content: "It lists the run's lines in error, filtered",
+            trigger: '.o_searchview .o_facet_value:contains("Errors")',
+        },
+        {
+            trigger: '.o_list_view .o_data_row:contains("Beta Works"):contains("Error")',
+        },
+        {
+            content: "and only those",
+            trigger: ".o_list_view",
+            run() {
+                const rows = document.querySelectorAll(".o_list_view .o_data_row");
+                if (rows.length !== 1) {
+                    throw new Error(`Expected 1 line in error, found ${rows.length}`);
+                }
+            },
+        },
+    ],
+});
+
+registry.category("web_tour.tours").add("billing_run_send_now_tour", {
+    steps: () => [
+        {
+            content: "A Billing Manager may send the mail queue now",
+            trigger: '.alert[name="queued_emails"] button[name="action_send_queued_emails"]',
+            run: "click",
+        },
+        {
+            trigger: '.alert[name="queued_emails"]',
+        },
+    ],
+});
+
+registry.category("web_tour.tours").add("billing_run_no_send_now_tour", {
+    steps: () => [
+        {
+            content: "A Billing User sees the queue's next run, not Send Now",
+            trigger: '.alert[name="queued_emails"]:not(:has(button[name="action_send_queued_emails"]))',
+        },
+    ],
+});
+
+// 390 px: the runs and their lines as cards.
+registry.category("web_tour.tours").add("billing_run_phone_tour", {
+    steps: () => [
+        {
+            content: "Runs show as cards",
+            trigger: '.o_kanban_record:contains("Screens monthly scenario"):contains("invoices")',
+        },
+        noSidewaysScroll("The runs"),
+        {
+            trigger: '.o_kanban_record:contains("Screens monthly scenario")',
+            run: "click",
+        },
+        {
+            content: "A line's card: customer, amount, state and message",
+            trigger: `${LINE_CARDS}:contains("Beta Works"):contains("Error"):contains("email")`,
+        },
+        {
+            trigger: `${LINE_CARDS}:contains("Alpha Retail"):contains("Processed"):contains("115.00")`,
+        },
+        noSidewaysScroll("The run"),
+    ],
+});

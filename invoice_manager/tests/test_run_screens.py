@@ -1,0 +1,172 @@
+from datetime import date
+
+from freezegun import freeze_time
+
+from odoo.exceptions import UserError
+from odoo.tests import Form, new_test_user, tagged
+
+from .common import InvoiceManagerCommon
+
+
+@tagged("post_install", "-at_install")
+class TestRunScreens(InvoiceManagerCommon):
+    """What the run's screens tell an accountant: the confirmation before
+    Process, the trail after Next, counters as filters, queued emails, and
+    where a customer's invoicing mode comes from."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sale_alpha = cls._create_mixed_sale(cls.customer_alpha, date(2026, 10, 3))
+        cls.sale_beta = cls._create_sale(cls.customer_beta, date(2026, 10, 31))
+        cls.sale_gamma = cls._create_sale(
+            cls.customer_gamma, date(2026, 10, 20), [(cls.product_service, 3, 100.0)]
+        )
+        cls.biller = new_test_user(
+            cls.env, login="screens_biller", groups="invoice_manager.group_billing_user"
+        )
+
+    def _confirmation(self, run):
+        action = run.action_open_process_wizard()
+        self.assertEqual(action["res_model"], "billing.run.process.wizard")
+        return (
+            self.env[action["res_model"]].with_context(**action["context"]).create({})
+        )
+
+    def test_process_asks_first_with_counts_and_total(self):
+        run = self._new_run()
+        run.action_fetch()
+        run.line_ids.filtered(
+            lambda line: line.partner_id == self.customer_gamma
+        ).billing_action = "print"
+        wizard = self._confirmation(run)
+        # 317.98 + 115.00 + 345.00, taxes included
+        self.assertIn("3 invoices will be created and posted", wizard.summary)
+        self.assertIn("for $\xa0777.98, taxes included.", wizard.summary)
+        self.assertIn("Create Only: 2", wizard.summary)
+        self.assertIn("Print: 1", wizard.summary)
+        self.assertNotIn("mail queue", wizard.summary)
+        self.assertEqual(run.state, "ready")
+        wizard.action_process()
+        self.assertEqual(run.state, "processing")
+
+    def test_confirmation_of_emails_says_when_the_queue_sends_them(self):
+        self.scenario.billing_action = "email"
+        self.scenario.auto_post = False
+        run = self._new_run()
+        run.action_fetch()
+        self.env.ref(
+            "mail.ir_cron_mail_scheduler_action"
+        ).nextcall = "2026-11-02 08:00:00"
+        summary = self._confirmation(run).summary
+        self.assertIn("3 invoices will be created as drafts", summary)
+        self.assertIn("Email: 3", summary)
+        self.assertRegex(summary, r"sent at its next run \(11/2/26, 8:00\sAM\)")
+
+    def test_queued_emails_are_counted_and_sent_now_by_a_manager(self):
+        self.scenario.billing_action = "email"
+        run = self._new_run()
+        run.action_fetch()
+        run.action_process(force_synchronous=True)
+        queued = run.line_ids.filtered(lambda line: line.delivery_state == "queued")
+        self.assertEqual(run.delivery_queued_count, len(queued))
+        self.assertTrue(queued, "the emails wait in Odoo's mail queue")
+        self.assertTrue(run.mail_queue_nextcall)
+        with self.assertRaisesRegex(UserError, "Only a Billing Manager"):
+            run.with_user(self.biller).action_send_queued_emails()
+        cron = self.env.ref("mail.ir_cron_mail_scheduler_action")
+        before = self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)])
+        run.action_send_queued_emails()
+        self.assertEqual(
+            self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)]),
+            before + 1,
+        )
+
+    def test_next_opens_the_run_alone_in_the_main_window(self):
+        wizard = (
+            self.env["billing.run.wizard"]
+            .with_context(active_model="account.move", active_id=42)
+            .create({"scenario_id": self.scenario.id})
+        )
+        action = wizard.action_next()
+        run = self.env["billing.run"].browse(action["res_id"])
+        self.assertEqual(run.scenario_id, self.scenario)
+        self.assertEqual(action["target"], "main")
+        self.assertEqual(action["context"], {})
+
+    def test_counters_open_the_lines_of_their_state(self):
+        run = self._new_run()
+        run.action_fetch()
+        action = run.with_context(billing_line_filter="error").action_view_lines()
+        self.assertEqual(action["res_model"], "billing.run.line")
+        self.assertEqual(action["domain"], [("run_id", "=", run.id)])
+        self.assertEqual(action["context"].get("search_default_error"), 1)
+        lines = self.env["billing.run.line"].search(action["domain"])
+        self.assertEqual(lines, run.line_ids)
+
+    def test_nothing_fetched_is_said(self):
+        run = self._new_run(date_from=date(2026, 1, 1), date_to=date(2026, 1, 31))
+        run.action_fetch()
+        self.assertFalse(run.line_count)
+        self.assertTrue(run.fetch_date)
+        arch = self.env["billing.run"].get_views([(False, "form")])["views"]["form"]
+        self.assertIn("No sale to invoice for this period", arch["arch"])
+
+
+@tagged("post_install", "-at_install")
+class TestPartnerAppliedMode(InvoiceManagerCommon):
+    """A site shows the mode of its head office, a contact its company's,
+    each with where it comes from; the head office lists its sites."""
+
+    @freeze_time("2026-11-02")
+    def test_site_shows_its_head_office_mode(self):
+        head = self.env["res.partner"].create(
+            {
+                "name": "Retail Head Office",
+                "is_company": True,
+                "billing_invoicing_mode": "batch",
+                "billing_invoicing_period": "weekly",
+                "head_office_invoicing": "per_site",
+            }
+        )
+        site = self.env["res.partner"].create(
+            {
+                "name": "Retail Site North",
+                "is_company": True,
+                "billing_invoicing_mode": "per_order",
+                "head_office_id": head.id,
+            }
+        )
+        contact = self.env["res.partner"].create(
+            {"name": "Site buyer", "parent_id": site.id}
+        )
+        self.assertEqual(head.site_ids, site)
+        for partner in (site, contact):
+            self.assertEqual(partner.billing_applied_invoicing_mode, "batch")
+            self.assertEqual(partner.billing_applied_invoicing_period, "weekly")
+            self.assertEqual(
+                partner.billing_invoicing_source,
+                "its head office Retail Head Office "
+                "(One Invoice per Site, to the Head Office)",
+            )
+        self.assertEqual(head.billing_invoicing_source, "its own setting")
+        plain = self.env["res.partner"].create({"name": "Plain", "is_company": True})
+        self.assertEqual(plain.billing_applied_invoicing_mode, "per_shipment")
+        self.assertEqual(plain.billing_invoicing_source, "the default: no mode set")
+        # In another company the site is no site: its own (empty) setting.
+        company_b = self.setup_other_company(name="Screens Co B")["company"]
+        site_b = site.with_company(company_b)
+        self.assertFalse(site_b.head_office_id)
+        self.assertEqual(site_b.billing_applied_invoicing_mode, "per_shipment")
+        self.assertFalse(head.with_company(company_b).site_ids)
+
+    def test_partner_form_shows_the_applied_mode_for_a_site(self):
+        head = self.env["res.partner"].create(
+            {"name": "HQ", "is_company": True, "billing_invoicing_mode": "per_order"}
+        )
+        with Form(self.env["res.partner"]) as form:
+            form.name = "Site South"
+            form.company_type = "company"
+            form.head_office_id = head
+            self.assertEqual(form.billing_applied_invoicing_mode, "per_order")
+        self.assertEqual(head.site_ids.name, "Site South")

@@ -1,0 +1,95 @@
+from datetime import date
+
+from odoo.tests import HttpCase, new_test_user, tagged
+
+from .common import InvoiceManagerCommon
+
+
+@tagged("post_install", "-at_install")
+class TestRunScreensTour(InvoiceManagerCommon, HttpCase):
+    """The run's screens in Chromium, at 1366 px and 390 px, as a Billing User
+    and as a Billing Manager."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.biller = new_test_user(
+            cls.env,
+            login="screens_tour_biller",
+            groups="invoice_manager.group_billing_user",
+        )
+        cls.manager = new_test_user(
+            cls.env,
+            login="screens_tour_manager",
+            groups="invoice_manager.group_billing_manager",
+        )
+        cls.scenario.name = "Screens monthly scenario"
+        cls.customer_beta.email = False
+        cls._create_sale(cls.customer_alpha, date(2026, 10, 3))
+        cls._create_sale(cls.customer_beta, date(2026, 10, 4))
+        cls.screens_run = cls.env["billing.run"].create(
+            {"scenario_id": cls.scenario.id}
+        )
+        cls.screens_run.write(
+            {
+                "date_from": date(2026, 10, 1),
+                "date_to": date(2026, 10, 31),
+                "billing_action": "email",
+            }
+        )
+        cls.screens_run.action_fetch()
+        cls.screens_run.action_process(force_synchronous=True)
+
+    def setUp(self):
+        super().setUp()
+        # One request first: Python 3.11.7's ast module can fail on a fresh
+        # server's concurrent first requests (a CPython bug).
+        self.url_open("/web/login")
+
+    def test_new_run_from_the_list_as_a_billing_user(self):
+        # last month's cycle: no sale in it
+        self.env["billing.scenario"].create({"name": "Screens empty scenario"})
+        self.start_tour(
+            "/odoo/action-invoice_manager.billing_run_action",
+            "billing_run_new_tour",
+            login=self.biller.login,
+        )
+        run = self.env["billing.run"].search([("user_id", "=", self.biller.id)])
+        self.assertEqual(len(run), 1)
+        self.assertFalse(run.line_ids)
+
+    def test_counters_and_queued_emails_as_a_billing_user(self):
+        self.assertEqual(self.screens_run.error_count, 1)
+        self.assertTrue(self.screens_run.delivery_queued_count)
+        self.start_tour(
+            f"/odoo/billing.run/{self.screens_run.id}",
+            "billing_run_counters_tour",
+            login=self.biller.login,
+        )
+        self.start_tour(
+            f"/odoo/billing.run/{self.screens_run.id}",
+            "billing_run_no_send_now_tour",
+            login=self.biller.login,
+        )
+
+    def test_send_now_as_a_billing_manager(self):
+        cron = self.env.ref("mail.ir_cron_mail_scheduler_action")
+        triggers = self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)])
+        self.start_tour(
+            f"/odoo/billing.run/{self.screens_run.id}",
+            "billing_run_send_now_tour",
+            login=self.manager.login,
+        )
+        self.assertGreater(
+            self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)]),
+            triggers,
+        )
+
+    def test_runs_and_lines_on_a_phone(self):
+        self.browser_size = "390x844"
+        self.touch_enabled = True
+        self.start_tour(
+            "/odoo/action-invoice_manager.billing_run_action",
+            "billing_run_phone_tour",
+            login=self.biller.login,
+        )
