@@ -131,7 +131,13 @@ class BillingRun(models.Model):
         "crm.tag", string="Tags", compute="_compute_rules", store=True, readonly=False
     )
     sale_domain = fields.Char(
-        string="Extra Filter", compute="_compute_rules", store=True, readonly=False
+        string="Extra Filter on Sales",
+        compute="_compute_rules",
+        store=True,
+        readonly=False,
+        help="A further condition on the sales. The count the editor shows is of "
+        "every sale this condition alone matches, not of the sales to bill: "
+        "Fetch Sales gives those.",
     )
     require_approval = fields.Boolean(
         string="Approved for Invoicing Only",
@@ -350,25 +356,6 @@ class BillingRun(models.Model):
                     fields=", ".join(sorted(touched)),
                 )
             )
-
-    @api.ondelete(at_uninstall=False)
-    def _unlink_except_invoiced(self):
-        if self.env["billing.run.line"].search_count(
-            [("run_id", "in", self.ids), ("invoice_ids", "!=", False)], limit=1
-        ):
-            raise UserError(
-                self.env._(
-                    "A billing run that made invoices is kept as their record: "
-                    "it cannot be deleted."
-                )
-            )
-        if "processing" in self.mapped("state"):
-            raise UserError(self.env._("A run being processed cannot be deleted."))
-
-    def action_reopen(self):
-        """Reopen a processed run so that its Error lines can be processed again."""
-        self.filtered(lambda run: run.state == "done").sudo().state = "ready"
-        return True
 
     @api.constrains("date_from", "date_to")
     def _check_period(self):

@@ -1,6 +1,13 @@
 # billing.run is split by concern, one file each, as Odoo splits its large models.
 # pylint: disable=consider-merging-classes-inherited
+from datetime import timedelta
+
 from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+# A run left at the billing rules step without a line is removed after this
+# many days untouched (Odoo's autovacuum): each Next makes a run at once.
+ABANDONED_RUN_DAYS = 2
 
 
 class BillingRun(models.Model):
@@ -16,6 +23,40 @@ class BillingRun(models.Model):
         help="Other runs of this scenario, over an overlapping period and not "
         "processed yet, whose lines still to bill hold some of these sales.",
     )
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_invoiced(self):
+        if self.env["billing.run.line"].search_count(
+            [("run_id", "in", self.ids), ("invoice_ids", "!=", False)], limit=1
+        ):
+            raise UserError(
+                self.env._(
+                    "A billing run that made invoices is kept as their record: "
+                    "it cannot be deleted."
+                )
+            )
+        if "processing" in self.mapped("state"):
+            raise UserError(self.env._("A run being processed cannot be deleted."))
+
+    @api.model
+    def _get_abandoned_runs_domain(self):
+        """Runs a *Next* made and nobody fetched sales into since (hook)."""
+        return [
+            ("state", "=", "ready"),
+            ("line_ids", "=", False),
+            ("is_scheduled_run", "=", False),
+            (
+                "write_date",
+                "<",
+                fields.Datetime.now() - timedelta(days=ABANDONED_RUN_DAYS),
+            ),
+        ]
+
+    @api.autovacuum
+    def _gc_abandoned_runs(self):
+        """Remove the empty runs left behind: they hold no line, invoice or
+        choice; a run with lines, processed or scheduled is never removed."""
+        self.sudo().search(self._get_abandoned_runs_domain()).unlink()
 
     def action_fetch(self):
         """Fill the run with one line per invoice to make (idempotent): lines still

@@ -44,6 +44,11 @@ class BillingRun(models.Model):
             executor._hand_to_background(self)
         return True
 
+    def action_reopen(self):
+        """Reopen a processed run so that its Error lines can be processed again."""
+        self.filtered(lambda run: run.state == "done").sudo().state = "ready"
+        return True
+
     def action_open_process_wizard(self):
         """*Process Invoices* in the form: confirm first, with what it will do."""
         self.ensure_one()

@@ -170,3 +170,37 @@ class TestPartnerAppliedMode(InvoiceManagerCommon):
             form.head_office_id = head
             self.assertEqual(form.billing_applied_invoicing_mode, "per_order")
         self.assertEqual(head.site_ids.name, "Site South")
+
+
+@tagged("post_install", "-at_install")
+class TestAbandonedRuns(InvoiceManagerCommon):
+    """Every Next makes a run: the empty ones left two days are removed by
+    Odoo's autovacuum; nothing with a line, processed or scheduled is."""
+
+    def _aged(self, run, days):
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE billing_run SET write_date = now() - make_interval(days => %s) "
+            "WHERE id = %s",
+            [days, run.id],
+        )
+        run.invalidate_recordset()
+        return run
+
+    def test_empty_runs_left_two_days_are_removed(self):
+        self._create_sale(self.customer_alpha, date(2026, 10, 3))
+        abandoned = self._aged(self._new_run(), 3)
+        recent = self._aged(self._new_run(), 1)
+        fetched = self._new_run()
+        fetched.action_fetch()
+        self._aged(fetched, 10)
+        nothing_found = self._new_run(
+            date_from=date(2026, 1, 1), date_to=date(2026, 1, 31)
+        )
+        nothing_found.action_fetch()
+        self._aged(nothing_found, 3)
+        self.env["billing.run"]._gc_abandoned_runs()
+        self.assertFalse(abandoned.exists())
+        self.assertFalse(nothing_found.exists())
+        self.assertTrue(recent.exists())
+        self.assertTrue(fetched.exists() and fetched.line_ids)
