@@ -2,8 +2,10 @@ from odoo import api, fields, models
 
 from .job_invoice_policy import JOB_INVOICE_POLICIES, JOB_INVOICE_TYPES
 
+# "invoiced" (its code, kept for RPC clients and the export files) is a job
+# invoice not posted yet: a draft, shown as such
 JOB_WORKFLOW_STATES = (
-    ("invoiced", "Invoiced"),
+    ("invoiced", "Draft"),
     ("approved", "Approved"),
     ("exported", "Exported"),
     ("posted", "Posted"),
@@ -46,6 +48,10 @@ class AccountMove(models.Model):
         readonly=True,
         tracking=True,
         index="btree_not_null",
+        help="Draft: created from the job, not posted yet (code: invoiced). "
+        "Approved: posted by a Job Billing Manager, to export (accounting "
+        "integration). Exported: sent to the accounting system. Posted: "
+        "posted (and, with the integration, recorded by the accounting system).",
     )
     job_invoice_percent = fields.Float(
         string="Policy Percent",

@@ -238,13 +238,13 @@ class AccountMove(models.Model):
         self.ensure_one()
         job = self.job_id
         return self.env._(
-            "Credit note %(credit_note)s credits %(credited).2f of the deposits "
-            "of job %(job)s, but only %(left).2f of them is not yet deducted on "
+            "Credit note %(credit_note)s credits %(credited)s of the deposits "
+            "of job %(job)s, but only %(left)s of them is not yet deducted on "
             "its invoices: a deposit already deducted cannot be credited. Edit "
-            "the credit note down to %(left).2f at most, or credit the invoices "
+            "the credit note down to %(left)s at most, or credit the invoices "
             "deducting the deposit first.",
             credit_note=self._get_job_invoice_label(),
-            credited=self._get_job_deposit_credited(),
+            credited=job._format_amount(self._get_job_deposit_credited()),
             job=job.name,
-            left=max(left, 0.0),
+            left=job._format_amount(max(left, 0.0)),
         )

@@ -1,5 +1,6 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools.misc import formatLang
 
 
 class BillingJob(models.Model):
@@ -55,6 +56,18 @@ class BillingJob(models.Model):
     invoice_ids = fields.One2many("account.move", "job_id", string="Invoices")
     invoice_count = fields.Integer(compute="_compute_invoice_count")
     has_complete_invoice = fields.Boolean(compute="_compute_invoice_count")
+    has_draft_to_regenerate = fields.Boolean(
+        string="Has a Draft Invoice",
+        compute="_compute_invoice_count",
+        help="The job has a draft invoice (corrections aside) that Regenerate "
+        "Draft Invoice rebuilds from the job card.",
+    )
+    last_invoice_date = fields.Date(
+        string="Last Invoiced On",
+        compute="_compute_last_invoice_date",
+        store=True,
+        help="Date of the job's latest posted invoice or credit note.",
+    )
 
     invoicing_stage = fields.Selection(
         [("new", "New"), ("active", "Active"), ("completed", "Completed")],
@@ -75,6 +88,15 @@ class BillingJob(models.Model):
         for job in self:
             job.invoice_count = len(job.invoice_ids)
             job.has_complete_invoice = bool(job._get_complete_invoices())
+            job.has_draft_to_regenerate = bool(job._get_drafts_to_regenerate())
+
+    @api.depends("invoice_ids.state", "invoice_ids.invoice_date")
+    def _compute_last_invoice_date(self):
+        for job in self:
+            dates = job.invoice_ids.filtered(
+                lambda m: m.state == "posted" and m.invoice_date
+            ).mapped("invoice_date")
+            job.last_invoice_date = max(dates) if dates else False
 
     @api.depends(
         "state",
@@ -206,11 +228,16 @@ class BillingJob(models.Model):
             },
         }
 
-    def action_regenerate_drafts(self):
-        """Regenerate the job's draft invoices from the job card as it is now."""
-        drafts = self.invoice_ids.filtered(
+    def _get_drafts_to_regenerate(self):
+        """The draft invoices *Regenerate Draft Invoice* rebuilds: all but
+        corrections (a correction is what its user entered)."""
+        return self.invoice_ids.filtered(
             lambda m: m.state == "draft" and m.job_invoice_type != "correction"
         )
+
+    def action_regenerate_drafts(self):
+        """Regenerate the job's draft invoices from the job card as it is now."""
+        drafts = self._get_drafts_to_regenerate()
         if not drafts:
             raise UserError(self.env._("There is no draft invoice to regenerate."))
         for move in drafts:
@@ -255,12 +282,20 @@ class BillingJob(models.Model):
             raise UserError(self.env._("This job has no invoice to print."))
         return invoices.action_job_print_invoices()
 
+    def _format_amount(self, amount, currency=None):
+        """``amount`` written as Odoo shows money: in ``currency`` (the job's
+        by default), with its symbol and decimals, grouped as the user's
+        language groups digits."""
+        currency = currency or self[:1].currency_id or self.env.company.currency_id
+        return formatLang(self.env, amount, currency_obj=currency)
+
     def _message_job_invoice_created(self, move):
+        # a Markup argument (the link) escapes the others and the text
         self.message_post(
             body=self.env._(
                 "Invoice %(invoice)s (%(policy)s) created: %(amount)s untaxed.",
-                invoice=move._get_job_invoice_label(),
+                invoice=move._get_html_link(title=move._get_job_invoice_label()),
                 policy=move._get_job_policy_label(),
-                amount=format(move.amount_untaxed, ".2f"),
+                amount=self._format_amount(move.amount_untaxed, move.currency_id),
             )
         )

@@ -26,12 +26,27 @@ class BillingJob(models.Model):
         store=True,
         help="Untaxed target amount of the job's invoices, corrections aside.",
     )
+    # draft and posted: what is left to invoice and the rules count drafts
     amount_invoiced = fields.Monetary(
-        string="Invoiced So Far",
+        string="Invoiced incl. Drafts",
         compute="_compute_amounts",
         store=True,
         help="Untaxed amount of the job price already invoiced (draft or posted), "
-        "deposits and corrections aside.",
+        "deposits and corrections aside: Invoiced (posted) plus In Draft.",
+    )
+    amount_invoiced_posted = fields.Monetary(
+        string="Invoiced (posted)",
+        compute="_compute_amounts",
+        store=True,
+        help="Untaxed amount of the job price billed by posted invoices (less "
+        "posted credit notes), deposits and corrections aside.",
+    )
+    amount_invoiced_draft = fields.Monetary(
+        string="In Draft",
+        compute="_compute_amounts",
+        store=True,
+        help="Untaxed amount of the job price on draft invoices (less draft "
+        "credit notes): billed once they are posted.",
     )
     deposit_invoiced = fields.Monetary(
         string="Deposits", compute="_compute_amounts", store=True
@@ -51,10 +66,18 @@ class BillingJob(models.Model):
         string="Remaining to Invoice", compute="_compute_amounts", store=True
     )
     progress_percent = fields.Float(
-        string="Invoiced %",
+        string="Invoiced % incl. Drafts",
         compute="_compute_amounts",
         store=True,
         digits=(16, 2),
+        help="Share of the job price invoiced, draft invoices included (0-100).",
+    )
+    progress_percent_posted = fields.Float(
+        string="Invoiced % (posted)",
+        compute="_compute_amounts",
+        store=True,
+        digits=(16, 2),
+        help="Share of the job price billed by posted invoices (0-100).",
     )
 
     # ------------------------------------------------------------------ computes
@@ -168,19 +191,25 @@ class BillingJob(models.Model):
     )
     def _compute_amounts(self):
         totals = self._get_invoiced_totals()
+        posted_totals = self._get_invoiced_totals(
+            moves=self._origin.invoice_ids.filtered(lambda m: m.state == "posted")
+        )
         for job in self:
             key = job._origin.id
             invoiced = totals[key, "price"]
+            posted = posted_totals[key, "price"]
             job.amount_invoiced = invoiced
+            job.amount_invoiced_posted = posted
+            job.amount_invoiced_draft = invoiced - posted
             job.deposit_invoiced = totals[key, "deposit"]
             job.deposit_balance = (
                 job.deposit_invoiced + totals[key, "deposit_deduction"]
             )
             job.amount_corrected = totals[key, "corrected"]
             job.amount_to_invoice = job.suggested_price - invoiced
-            job.progress_percent = (
-                100.0 * invoiced / job.suggested_price if job.suggested_price else 0.0
-            )
+            price = job.suggested_price
+            job.progress_percent = 100.0 * invoiced / price if price else 0.0
+            job.progress_percent_posted = 100.0 * posted / price if price else 0.0
 
     # ------------------------------------------------------------------ credit notes
     def _get_draft_credits(self):

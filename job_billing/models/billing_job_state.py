@@ -265,9 +265,9 @@ class BillingJob(models.Model):
         ):
             return self.env._(
                 "Job %(job)s: this would credit more of the job price than was "
-                "billed (%(amount).2f).",
+                "billed (%(amount)s).",
                 job=self.name,
-                amount=self.amount_invoiced,
+                amount=self._format_amount(self.amount_invoiced),
             )
         deposit_balance = self._get_deposit_balance_to_check()
         if currency.compare_amounts(deposit_balance, 0.0) < 0:
@@ -279,14 +279,14 @@ class BillingJob(models.Model):
             > 0
         ):
             return self.env._(
-                "Job %(job)s: %(billed).2f of its price is billed and %(deposit).2f "
+                "Job %(job)s: %(billed)s of its price is billed and %(deposit)s "
                 "of deposits is not yet deducted, more than the job price of "
-                "%(price).2f. Bill less, or raise the job price; to give the "
+                "%(price)s. Bill less, or raise the job price; to give the "
                 "customer a discount, issue a correction.",
                 job=self.name,
-                billed=self.amount_invoiced,
-                deposit=self.deposit_balance,
-                price=self.suggested_price,
+                billed=self._format_amount(self.amount_invoiced),
+                deposit=self._format_amount(self.deposit_balance),
+                price=self._format_amount(self.suggested_price),
             )
         if self.state == "billed" and (
             not currency.is_zero(self.amount_to_invoice)
@@ -298,13 +298,13 @@ class BillingJob(models.Model):
         ):
             return self.env._(
                 "Job %(job)s is billed: its final invoice bills what remains and "
-                "balances the deposits. This would leave %(remaining).2f to "
-                "invoice and %(deposit).2f of deposits not balanced: issue a "
+                "balances the deposits. This would leave %(remaining)s to "
+                "invoice and %(deposit)s of deposits not balanced: issue a "
                 "correction invoice instead, or credit (or reset to draft) the "
                 "final invoice first.",
                 job=self.name,
-                remaining=self.amount_to_invoice,
-                deposit=self.deposit_balance,
+                remaining=self._format_amount(self.amount_to_invoice),
+                deposit=self._format_amount(self.deposit_balance),
             )
         return False
 
@@ -313,13 +313,13 @@ class BillingJob(models.Model):
         self.ensure_one()
         deducted = self.deposit_invoiced - self.deposit_balance
         return self.env._(
-            "Job %(job)s: %(deducted).2f of its deposits is deducted on its "
-            "invoices, more than the %(received).2f received (deposits less "
+            "Job %(job)s: %(deducted)s of its deposits is deducted on its "
+            "invoices, more than the %(received)s received (deposits less "
             "their credit notes). A deposit already deducted on another invoice "
             "cannot be credited, cancelled or deleted: credit or cancel the "
             "invoices deducting it first, or credit only what is not yet "
             "deducted.",
             job=self.name,
-            deducted=deducted,
-            received=deducted + deposit_balance,
+            deducted=self._format_amount(deducted),
+            received=self._format_amount(deducted + deposit_balance),
         )

@@ -245,12 +245,32 @@ class BillingJobInvoicer(models.AbstractModel):
     def _get_amount_preview(self, job, choices):
         """(untaxed amount, False) of the invoice ``choices`` would create, or
         (0.0, the reason it would be refused)."""
+        preview = self._get_preview_totals(job, choices)
+        return preview["amount"], preview["error"]
+
+    def _get_preview_totals(self, job, choices):
+        """The untaxed totals of the invoice ``choices`` would create:
+        {"amount": the invoice's, "deposits": the deposits it deducts
+        (positive), "billed": its lines before the deposit deduction,
+        "error": False}; or zeros and the reason it would be refused."""
         invoicer, job, choices = self._prepare_choices(job, choices)
         try:
             lines = invoicer._prepare_invoice_line_values(job, choices)
         except UserError as error:
-            return 0.0, error.args[0]
-        return invoicer._get_lines_total(lines), False
+            return {
+                "amount": 0.0,
+                "deposits": 0.0,
+                "billed": 0.0,
+                "error": error.args[0],
+            }
+        amount = invoicer._get_lines_total(lines)
+        deposits = -invoicer._get_lines_total(lines, kinds=("deposit_deduction",))
+        return {
+            "amount": amount,
+            "deposits": deposits,
+            "billed": amount + deposits,
+            "error": False,
+        }
 
     def _create_invoice(self, job, choices):
         """Create the invoice of ``job`` that ``choices`` ask for (draft)."""

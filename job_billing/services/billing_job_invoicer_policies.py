@@ -33,21 +33,21 @@ class BillingJobInvoicer(models.AbstractModel):
         if currency.compare_amounts(amount, room) > 0:
             raise UserError(
                 self.env._(
-                    "A deposit of %(amount).2f would exceed what remains to invoice "
-                    "on job %(job)s (%(room).2f after the deposits not yet "
+                    "A deposit of %(amount)s would exceed what remains to invoice "
+                    "on job %(job)s (%(room)s after the deposits not yet "
                     "balanced).",
-                    amount=amount,
+                    amount=job._format_amount(amount),
                     job=job.name,
-                    room=room,
+                    room=job._format_amount(room),
                 )
             )
         name = self.env._("Deposit for job %(job)s", job=job.name)
         if not choices.amount and choices.percent:
             name = self.env._(
-                "Deposit for job %(job)s: %(percent)s%% of %(price).2f",
+                "Deposit for job %(job)s: %(percent)s%% of %(price)s",
                 job=job.name,
                 percent=format(choices.percent, "g"),
-                price=job.suggested_price,
+                price=job._format_amount(job.suggested_price),
             )
         product = job.company_id._get_job_deposit_product()
         return self._prepare_summary_lines(
@@ -99,12 +99,12 @@ class BillingJobInvoicer(models.AbstractModel):
         if job.currency_id.compare_amounts(amount, 0.0) <= 0:
             raise UserError(
                 self.env._(
-                    "Nothing to bill: %(invoiced).2f of job %(job)s is already "
-                    "invoiced, %(percent)s%% of its price is %(target).2f.",
-                    invoiced=job.amount_invoiced,
+                    "Nothing to bill: %(invoiced)s of job %(job)s is already "
+                    "invoiced, %(percent)s%% of its price is %(target)s.",
+                    invoiced=job._format_amount(job.amount_invoiced),
                     job=job.name,
                     percent=format(choices.percent, "g"),
-                    target=target,
+                    target=job._format_amount(target),
                 )
             )
         name = self.env._(
@@ -157,14 +157,14 @@ class BillingJobInvoicer(models.AbstractModel):
         if job.currency_id.compare_amounts(amount, job.amount_to_invoice) > 0:
             raise UserError(
                 self.env._(
-                    "These quantities bill %(amount).2f, more than the %(left).2f "
-                    "left to bill of job %(job)s (price %(price).2f, %(billed).2f "
+                    "These quantities bill %(amount)s, more than the %(left)s "
+                    "left to bill of job %(job)s (price %(price)s, %(billed)s "
                     "already billed): bill smaller quantities.",
-                    amount=amount,
-                    left=job.amount_to_invoice,
+                    amount=job._format_amount(amount),
+                    left=job._format_amount(job.amount_to_invoice),
                     job=job.name,
-                    price=job.suggested_price,
-                    billed=job.amount_invoiced,
+                    price=job._format_amount(job.suggested_price),
+                    billed=job._format_amount(job.amount_invoiced),
                 )
             )
 
@@ -195,8 +195,8 @@ class BillingJobInvoicer(models.AbstractModel):
         adjustment = currency.round(job.amount_to_invoice - itemized)
         if not currency.is_zero(adjustment):
             name = self.env._(
-                "Fixed price adjustment (job price %(price).2f)",
-                price=job.suggested_price,
+                "Fixed price adjustment (job price %(price)s)",
+                price=job._format_amount(job.suggested_price),
             )
             lines += self._prepare_summary_lines(
                 job, choices, "adjustment", name, adjustment, product
@@ -242,10 +242,10 @@ class BillingJobInvoicer(models.AbstractModel):
         full (deposits balanced): one informative line of no amount, so that
         posting the final invoice still makes the job Billed."""
         name = self.env._(
-            "Job %(job)s: its price of %(price).2f is billed in full by its "
+            "Job %(job)s: its price of %(price)s is billed in full by its "
             "previous invoices, nothing is left to invoice.",
             job=job.name,
-            price=job.suggested_price,
+            price=job._format_amount(job.suggested_price),
         )
         product = job.company_id._get_job_progress_product()
         return [

@@ -16,3 +16,4 @@ from . import test_multi_company
 from . import test_export_currency
 from . import test_invoicer
 from . import test_groups
+from . import test_job_billing_screens

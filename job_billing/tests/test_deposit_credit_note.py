@@ -69,15 +69,15 @@ class TestDepositCreditNote(JobBillingCommon):
         deposit = self._deposit_half_deducted()
         credit = self._reverse(deposit, user=self.accountant)
         with self.assertRefused(
-            r"Credit note .* credits 2000\.00 of the deposits of job .*, but only "
-            r"1000\.00 of them is not yet deducted .* already deducted .* Edit "
-            r"the credit note down to 1000\.00 at most"
+            r"Credit note .* credits \$\xa02,000\.00 of the deposits of job .*, but "
+            r"only \$\xa01,000\.00 of them is not yet deducted .* already deducted "
+            r".* Edit the credit note down to \$\xa01,000\.00 at most"
         ):
             credit.with_user(self.accountant).action_post()
         self.assertEqual(credit.state, "draft")
         # a little too much is refused as well
         credit.invoice_line_ids.price_unit = 1000.01
-        with self.assertRefused(r"down to 1000\.00 at most"):
+        with self.assertRefused(r"down to \$\xa01,000\.00 at most"):
             credit.with_user(self.accountant).action_post()
         # Reverse and create new draft posts its credit note at once: refused
         with self.assertRefused("already deducted"):

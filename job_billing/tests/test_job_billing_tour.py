@@ -25,3 +25,61 @@ class TestJobBillingTour(JobBillingCommon, HttpCase):
         self.assertEqual(deposit.job_workflow_state, "invoiced")
         self.assertMoney(deposit, 3000.0, 450.0, 3450.0)
         self.assertEqual(job.invoicing_stage, "active")
+
+
+@tagged("post_install", "-at_install")
+class TestJobBillingScreensTour(JobBillingCommon, HttpCase):
+    """The accountant's review in the browser: a job with a 30 % deposit and
+    40 % of progress posted, and its final invoice of 4,200.00 in draft."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.job = cls._create_heat_pump_job()
+        cls.job.partner_id.name = "Tour Heating Customer"
+
+    def setUp(self):
+        super().setUp()
+        self._invoice(self.job, "deposit", percent=30.0, post=True)
+        self._invoice(self.job, "progress_summary", percent=40.0, post=True)
+        self.job.action_close()
+        self.final = self._invoice(self.job, "final")
+
+    def test_job_screens_tour(self):
+        """Posted and draft amounts apart, the job invoices listed as Odoo
+        lists invoices, with their totals."""
+        self.assertAlmostEqual(self.final.amount_untaxed, 4200.0, places=2)
+        self.start_tour(
+            f"/odoo/action-job_billing.action_billing_job/{self.job.id}",
+            "job_billing_screens_tour",
+            login=self.env.user.login,
+        )
+
+    def authenticate(self, user, password, browser=None):
+        # Chrome's headless window is never narrower than 500 px, whatever
+        # --window-size says: a phone's width is emulated (DevTools) before
+        # the page opens
+        session = super().authenticate(user, password, browser=browser)
+        width, height = (int(size) for size in self.browser_size.split(","))
+        if browser and width < 500:
+            browser._websocket_request(
+                "Emulation.setDeviceMetricsOverride",
+                params={
+                    "width": width,
+                    "height": height,
+                    "deviceScaleFactor": 1,
+                    "mobile": True,
+                },
+            )
+        return session
+
+    def test_job_phone_tour(self):
+        """At a phone's width the jobs are cards, and neither the cards nor
+        the job card scroll sideways."""
+        self.browser_size = "390x844"
+        self.touch_enabled = True
+        self.start_tour(
+            "/odoo/action-job_billing.action_billing_job",
+            "job_billing_mobile_tour",
+            login=self.env.user.login,
+        )

@@ -51,9 +51,9 @@ class TestJobRules(JobBillingCommon):
                 default_job_id=job.id, default_policy="progress_itemized"
             )
         )
-        self.assertIn("more than the 500.00 left to bill", wizard.preview_error)
+        self.assertIn("more than the $\xa0500.00 left to bill", wizard.preview_error)
         for policy in ("progress_itemized", "progress_itemized_grouped"):
-            with self.assertRefused("more than the 500.00 left to bill"):
+            with self.assertRefused(r"more than the \$\xa0500\.00 left to bill"):
                 self._invoice(job, policy)
         grouped = self._invoice(
             job,
@@ -63,7 +63,7 @@ class TestJobRules(JobBillingCommon):
         )
         self.assertMoney(grouped, 400.0, 60.0, 460.0)
         self.assertAlmostEqual(job.amount_to_invoice, 100.0, places=2)
-        with self.assertRefused("more than the 100.00 left to bill"):
+        with self.assertRefused(r"more than the \$\xa0100\.00 left to bill"):
             self._invoice(job, "progress_itemized", quantities={self.pipe: 16})
         job.action_close()
         final = self._invoice(job, "final", post=True)
@@ -91,7 +91,7 @@ class TestJobRules(JobBillingCommon):
     def test_price_below_what_is_billed_is_refused(self):
         job = self.job
         self._invoice(job, "progress_summary", percent=60.0, post=True)
-        with self.assertRefused("more than the job price of 500.00"):
+        with self.assertRefused(r"more than the job price of \$\xa0500\.00"):
             job.with_user(self.biller).fixed_price = 500.0
         job.fixed_price = 600.0
         self.assertAlmostEqual(job.amount_to_invoice, 0.0, places=2)
@@ -99,7 +99,7 @@ class TestJobRules(JobBillingCommon):
         repair = self._create_repair_job()
         installer = self._item(repair, self.product_installer)
         self._invoice(repair, "progress_itemized", quantities={installer: 10})
-        with self.assertRefused("more than the job price of 750.00"):
+        with self.assertRefused(r"more than the job price of \$\xa0750\.00"):
             installer.with_user(self.biller).price_unit = 50.0
         with self.assertRefused("already invoiced"):
             installer.quantity = 5

@@ -13,6 +13,9 @@ class BillingJobExportWizard(models.TransientModel):
     company_id = fields.Many2one(
         "res.company", required=True, default=lambda self: self.env.company
     )
+    job_accounting_integration = fields.Boolean(
+        related="company_id.job_accounting_integration"
+    )
     date_from = fields.Date()
     date_to = fields.Date()
     move_ids = fields.Many2many(
@@ -46,8 +49,24 @@ class BillingJobExportWizard(models.TransientModel):
             domain = expression.AND([domain, [("invoice_date", "<=", self.date_to)]])
         return domain
 
+    def _check_integration(self):
+        """Exporting needs the company's accounting integration: say where it
+        is switched on."""
+        self.ensure_one()
+        if not self.company_id.job_accounting_integration:
+            raise UserError(
+                self.env._(
+                    "The accounting integration is off for %(company)s: its job "
+                    "invoices are posted in Odoo and never exported. An "
+                    "administrator switches it on in Invoicing > Configuration > "
+                    "Settings, Job Billing, Accounting Integration.",
+                    company=self.company_id.name,
+                )
+            )
+
     def action_export(self):
         self.ensure_one()
+        self._check_integration()
         moves = self.move_ids or self.env["account.move"].search(
             self._get_moves_domain()
         )

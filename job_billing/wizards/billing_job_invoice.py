@@ -61,8 +61,30 @@ class BillingJobInvoice(models.TransientModel):
     )
     suggested_price = fields.Monetary(related="job_id.suggested_price")
     job_amount_invoiced = fields.Monetary(related="job_id.amount_invoiced")
+    job_amount_invoiced_posted = fields.Monetary(
+        related="job_id.amount_invoiced_posted"
+    )
+    job_amount_invoiced_draft = fields.Monetary(related="job_id.amount_invoiced_draft")
     job_deposit_balance = fields.Monetary(related="job_id.deposit_balance")
     job_amount_to_invoice = fields.Monetary(related="job_id.amount_to_invoice")
+    amount_lines = fields.Monetary(
+        string="Lines Total",
+        compute="_compute_amount_preview",
+        help="Untaxed total of the invoice's lines before the deposit "
+        "deduction: those listed above, or the policy's summary line.",
+    )
+    amount_other_preview = fields.Monetary(
+        string="Other Lines",
+        compute="_compute_amount_preview",
+        help="Untaxed lines the policy adds to those listed: a correction "
+        "amount, price revisions, the progress billing already invoiced, the "
+        "fixed price adjustment.",
+    )
+    deposit_deduction_preview = fields.Monetary(
+        string="Less Deposits",
+        compute="_compute_amount_preview",
+        help="Deposits received that this invoice deducts (untaxed).",
+    )
     amount_preview = fields.Monetary(
         string="Untaxed Amount of the Invoice", compute="_compute_amount_preview"
     )
@@ -126,15 +148,31 @@ class BillingJobInvoice(models.TransientModel):
     )
     def _compute_amount_preview(self):
         for wizard in self:
+            listed = (
+                sum(wizard.line_ids.mapped("amount")) if wizard.policy_itemized else 0.0
+            )
             wizard.preview_error = False
             wizard.amount_preview = 0.0
+            wizard.deposit_deduction_preview = 0.0
+            wizard.amount_other_preview = 0.0
+            wizard.amount_lines = listed
             if not wizard.job_id or not wizard.policy:
                 continue
-            amount, error = wizard._get_invoicer()._get_amount_preview(
+            preview = wizard._get_invoicer()._get_preview_totals(
                 wizard.job_id, wizard._get_choices()
             )
-            wizard.amount_preview = amount
-            wizard.preview_error = error
+            wizard.preview_error = preview["error"]
+            if preview["error"]:
+                continue
+            wizard.amount_preview = preview["amount"]
+            wizard.deposit_deduction_preview = preview["deposits"]
+            if not wizard.policy_itemized:
+                # a summary policy lists no lines: its own line is the total
+                wizard.amount_lines = preview["billed"]
+            else:
+                wizard.amount_other_preview = wizard.currency_id.round(
+                    preview["billed"] - listed
+                )
 
     def _get_choices(self):
         """What the form asks for, as plain values for the invoicer."""

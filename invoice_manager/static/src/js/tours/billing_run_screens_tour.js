@@ -139,6 +139,15 @@ registry.category("web_tour.tours").add("billing_run_no_send_now_tour", {
 registry.category("web_tour.tours").add("billing_run_phone_tour", {
     steps: () => [
         {
+            content: "The page is a phone's 390 px wide",
+            trigger: "body",
+            run() {
+                if (window.innerWidth !== 390) {
+                    throw new Error(`The page is ${window.innerWidth}px wide, not 390px`);
+                }
+            },
+        },
+        {
             content: "Runs show as cards",
             trigger: '.o_kanban_record:contains("Screens monthly scenario"):contains("invoices")',
         },

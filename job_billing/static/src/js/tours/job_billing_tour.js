@@ -69,5 +69,13 @@ registry.category("web_tour.tours").add("job_billing_tour", {
             content: "The draft invoice of the job opens",
             trigger: '.o_form_view .o_field_widget[name="job_invoice_policy"]:contains("Deposit")',
         },
+        {
+            content: "Its job invoice status reads Draft, not Invoiced",
+            trigger: '.o_form_view .o_field_widget[name="job_workflow_state"]:contains("Draft")',
+        },
+        {
+            content: "The share of the job invoiced is a percentage",
+            trigger: '.o_form_view div[name="job_progress_percent"]:contains("%")',
+        },
     ],
 });
