@@ -19,6 +19,7 @@
         "wizards/billing_run_process_wizard.xml",
         "views/billing_run_line_views.xml",
         "views/billing_run_views.xml",
+        "report/billing_to_invoice_report_views.xml",
         "views/sale_order_views.xml",
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",

@@ -1,1 +1,2 @@
 from . import billing_run_xlsx
+from . import billing_to_invoice_report

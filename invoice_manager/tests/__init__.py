@@ -22,3 +22,4 @@ from . import test_billing_groups
 from . import test_company_relations
 from . import test_run_screens
 from . import test_run_screens_tour
+from . import test_left_to_bill

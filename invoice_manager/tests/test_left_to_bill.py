@@ -1,0 +1,120 @@
+from datetime import date
+
+from odoo.tests import new_test_user, tagged
+
+from .common import InvoiceManagerCommon
+
+
+@tagged("post_install", "-at_install")
+class TestLeftToBill(InvoiceManagerCommon):
+    """*Left to Bill* agrees with Odoo: the sale lines it says are still to
+    invoice, their untaxed amount to invoice, billed to the head office of a
+    site, with the mode and period that apply in the sale's company."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        P = cls.env["res.partner"]
+        cls.head = P.create(
+            {
+                "name": "Left HQ",
+                "is_company": True,
+                "billing_invoicing_mode": "batch",
+                "billing_invoicing_period": "weekly",
+            }
+        )
+        cls.site = P.create(
+            {"name": "Left Site", "is_company": True, "head_office_id": cls.head.id}
+        )
+        cls.mixed = cls._create_mixed_sale(cls.customer_alpha, date(2026, 10, 3))
+        cls.of_site = cls._create_sale(cls.site, date(2026, 10, 4))
+        cls.unapproved = cls._create_sale(
+            cls.customer_gamma,
+            date(2026, 10, 5),
+            [(cls.product_service, 3, 100.0)],
+            approved=False,
+        )
+        cls.invoiced = cls._create_sale(cls.customer_beta, date(2026, 10, 6))
+        cls.invoiced._create_invoices().action_post()
+        cls.draft = cls._create_sale(
+            cls.customer_beta, date(2026, 10, 7), confirm=False
+        )
+
+    def _rows(self, env=None):
+        Report = (env or self.env)["billing.to.invoice.report"]
+        return Report.search([("order_id.name", "like", "S")])
+
+    def test_rows_are_what_odoo_says_is_to_invoice(self):
+        rows = self._rows()
+        to_invoice = self.env["sale.order.line"].search(
+            [
+                ("invoice_status", "=", "to invoice"),
+                ("order_id.state", "=", "sale"),
+                ("display_type", "=", False),
+            ]
+        )
+        self.assertEqual(rows.order_line_id, to_invoice)
+        self.assertEqual(rows.order_id, self.mixed | self.of_site | self.unapproved)
+        for order in rows.order_id:
+            self.assertAlmostEqual(
+                sum(
+                    rows.filtered(lambda r, o=order: r.order_id == o).mapped(
+                        "amount_to_invoice"
+                    )
+                ),
+                sum(order.order_line.mapped("untaxed_amount_to_invoice")),
+                places=2,
+            )
+        by_order = {row.order_id: row for row in rows}
+        self.assertAlmostEqual(
+            sum(
+                rows.filtered(lambda r: r.order_id == self.mixed).mapped(
+                    "amount_to_invoice"
+                )
+            ),
+            276.50,
+            places=2,
+        )
+        site_row = by_order[self.of_site]
+        self.assertEqual(site_row.partner_id, self.site)
+        self.assertEqual(site_row.billed_partner_id, self.head)
+        self.assertEqual(
+            (site_row.invoicing_mode, site_row.invoicing_period), ("batch", "weekly")
+        )
+        gamma = by_order[self.unapproved]
+        self.assertFalse(gamma.approved_for_invoicing)
+        self.assertEqual(
+            (gamma.invoicing_mode, gamma.invoicing_period),
+            (
+                "per_shipment",
+                False,
+            ),
+        )
+        self.assertTrue(by_order[self.mixed].approved_for_invoicing)
+
+    def test_grouped_by_mode_as_the_pivot_shows_it(self):
+        groups = self.env["billing.to.invoice.report"]._read_group(
+            [("order_id", "in", (self.mixed | self.of_site | self.unapproved).ids)],
+            ["invoicing_mode"],
+            ["amount_to_invoice:sum"],
+        )
+        self.assertEqual(
+            {mode: round(amount, 2) for mode, amount in groups},
+            {"batch": 100.0, "per_shipment": 576.5},
+        )
+
+    def test_invoicing_the_rest_empties_it(self):
+        (self.mixed | self.of_site | self.unapproved)._create_invoices().action_post()
+        self.assertFalse(self._rows())
+
+    def test_a_billing_user_of_another_company_sees_none_of_it(self):
+        company_b = self.setup_other_company(name="Left Co B")["company"]
+        user_b = new_test_user(
+            self.env,
+            login="left_biller_b",
+            groups="invoice_manager.group_billing_user",
+            company_id=company_b.id,
+            company_ids=[(6, 0, company_b.ids)],
+        )
+        self.assertTrue(self._rows())
+        self.assertFalse(self._rows(self.env(user=user_b)))
