@@ -112,3 +112,34 @@ class TestRunScreensTour(InvoiceManagerCommon, HttpCase):
             "billing_run_phone_tour",
             login=self.biller.login,
         )
+
+    def test_site_mode_and_left_to_bill(self):
+        head = self.env["res.partner"].create(
+            {
+                "name": "Screens HQ",
+                "is_company": True,
+                "billing_invoicing_mode": "batch",
+                "billing_invoicing_period": "weekly",
+            }
+        )
+        site = self.env["res.partner"].create(
+            {
+                "name": "Screens Site",
+                "is_company": True,
+                "billing_invoicing_mode": "per_order",
+                "head_office_id": head.id,
+            }
+        )
+        self._create_sale(site, date(2026, 10, 8))
+        for size in ("1366x768", "390x844"):
+            self.browser_size = size
+            self.start_tour(
+                f"/odoo/res.partner/{site.id}",
+                "billing_site_mode_tour",
+                login=self.biller.login,
+            )
+        self.start_tour(
+            "/odoo/action-invoice_manager.billing_to_invoice_report_action",
+            "billing_left_to_bill_tour",
+            login=self.manager.login,
+        )

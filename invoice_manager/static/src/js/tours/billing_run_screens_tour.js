@@ -166,3 +166,51 @@ registry.category("web_tour.tours").add("billing_run_phone_tour", {
         noSidewaysScroll("The run"),
     ],
 });
+
+// A site's form: the mode that applies, and where it comes from; the head
+// office's form lists its sites.
+registry.category("web_tour.tours").add("billing_site_mode_tour", {
+    steps: () => [
+        {
+            content: "Open the Sales & Purchase tab",
+            trigger: '.o_notebook .nav-link:contains("Sales & Purchase")',
+            run: "click",
+        },
+        {
+            content: "The site shows its head office's batch mode, not its own",
+            trigger:
+                'div[name="billing_applied_mode"]:contains("One Batch Invoice per Period"):contains("Weekly"):contains("its head office Screens HQ")',
+        },
+        {
+            trigger: '.o_form_view:not(:has(.o_field_widget[name="billing_invoicing_mode"]))',
+        },
+        {
+            content: "Open the head office",
+            trigger: '.o_field_widget[name="head_office_id"] .o_form_uri, .o_field_widget[name="head_office_id"] a',
+            run: "click",
+        },
+        {
+            trigger: '.o_notebook .nav-link:contains("Sales & Purchase")',
+            run: "click",
+        },
+        {
+            content: "The head office lists its sites",
+            trigger: '.o_field_widget[name="site_ids"]:contains("Screens Site")',
+        },
+        {
+            trigger: '.o_field_widget[name="billing_invoicing_mode"]',
+        },
+    ],
+});
+
+registry.category("web_tour.tours").add("billing_left_to_bill_tour", {
+    steps: () => [
+        {
+            content: "Left to Bill: what is still to invoice, per billed customer and mode",
+            trigger: '.o_pivot .o_pivot_header_cell_closed:contains("Screens HQ"), .o_pivot th:contains("Screens HQ")',
+        },
+        {
+            trigger: '.o_pivot th:contains("One Batch Invoice per Period")',
+        },
+    ],
+});
