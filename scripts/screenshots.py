@@ -6,7 +6,12 @@
 
 Logs in as admin/admin, opens each PATH (e.g. ``/odoo/action-...``, or a
 report as HTML: ``/report/html/account.report_invoice/ID``) and saves
-``NAME.png``. Uses Chromium's DevTools protocol through ``websocket-client``.
+``NAME.png``. ``NAME=PATH@SELECTOR`` clicks SELECTOR once the page is loaded
+and shoots what it opens (a dialog, a list). Below 500 px (``--width 390``) a
+phone's screen is emulated: headless Chromium never opens a window that
+narrow. Uses
+Chromium's DevTools protocol through ``websocket-client``.
+``scripts/demo_screenshots.py`` prepares the demo and takes the docs' set.
 """
 
 import argparse
@@ -104,6 +109,16 @@ class Chrome:
             time.sleep(0.3)
         raise TimeoutError(expression)
 
+    def emulate_phone(self, width, height):
+        """Headless Chromium's window is never narrower than 500 px."""
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=True,
+        )
+
     def close(self):
         self.ws.close()
         self.process.terminate()
@@ -131,18 +146,38 @@ def main():
         chrome.call(
             "Network.setCookie", name="session_id", value=session, domain=host, path="/"
         )
+        if args.width < 500:
+            chrome.emulate_phone(args.width, args.height)
         for shot in args.shots:
             name, path = shot.split("=", 1)
+            path, __, click = path.partition("@")
             chrome.call("Page.navigate", url=args.url + path)
             if path.startswith("/report/"):
                 # A report rendered as HTML (e.g. /report/html/account.report_invoice/7)
                 chrome.wait_for("!!document.querySelector('.page, .article')")
             else:
                 chrome.wait_for(
-                    "!!document.querySelector('.o_form_view, .o_list_view') && "
+                    "!!document.querySelector('.o_form_view, .o_list_view, "
+                    ".o_kanban_view, .o_pivot, .o_graph_view') && "
+                    "!document.querySelector('.o_loading_indicator, .o-loading')"
+                )
+            if click:
+                time.sleep(1)
+                chrome.call(
+                    "Runtime.evaluate",
+                    expression=f"document.querySelector({json.dumps(click)}).click()",
+                )
+                time.sleep(1.5)
+                chrome.wait_for(
                     "!document.querySelector('.o_loading_indicator, .o-loading')"
                 )
             time.sleep(1.5)
+            # Notifications of earlier events (a run processed) hide the page.
+            chrome.call(
+                "Runtime.evaluate",
+                expression="document.querySelectorAll('.o_notification')"
+                ".forEach((n) => n.remove())",
+            )
             shot_data = chrome.call("Page.captureScreenshot", format="png")
             target = os.path.join(args.out, f"{name}.png")
             with open(target, "wb") as image:

@@ -20,3 +20,4 @@ from . import billing_run_selector_replace
 from . import billing_run_invoicer
 from . import billing_run_sender
 from . import billing_run_executor
+from . import billing_scenario_overview

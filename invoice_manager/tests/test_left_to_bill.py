@@ -1,5 +1,7 @@
 from datetime import date
 
+from freezegun import freeze_time
+
 from odoo.tests import new_test_user, tagged
 
 from .common import InvoiceManagerCommon
@@ -118,3 +120,42 @@ class TestLeftToBill(InvoiceManagerCommon):
         )
         self.assertTrue(self._rows())
         self.assertFalse(self._rows(self.env(user=user_b)))
+
+
+@tagged("post_install", "-at_install")
+class TestBillingOverview(InvoiceManagerCommon):
+    """Per scenario: is the last closed period billed, how many lines in error
+    are left to fix, when the scheduler runs next."""
+
+    def test_month_end_done_or_not(self):
+        self.customer_beta.email = False
+        self._create_sale(self.customer_alpha, date(2026, 10, 3))
+        self._create_sale(self.customer_beta, date(2026, 10, 4))
+        scenario = self.scenario
+        with freeze_time(date(2026, 11, 5)):
+            scenario.invalidate_recordset()
+            self.assertTrue(scenario.overview_is_due)
+            self.assertEqual(
+                (scenario.overview_period_from, scenario.overview_period_to),
+                (date(2026, 10, 1), date(2026, 10, 31)),
+            )
+            self.assertFalse(scenario.overview_last_run_id)
+            run = self._new_run(billing_action="email")
+            run.action_fetch()
+            run.action_process(force_synchronous=True)
+            scenario.invalidate_recordset()
+            self.assertFalse(scenario.overview_is_due, "October is billed")
+            self.assertEqual(scenario.overview_last_run_id, run)
+            self.assertEqual(scenario.overview_error_count, 1)
+            action = scenario.action_view_error_lines()
+            lines = self.env["billing.run.line"].search(
+                action["domain"] + [("state", "=", "error")]
+            )
+            self.assertEqual(lines.partner_id, self.customer_beta)
+            self.assertFalse(scenario.overview_next_scheduled)
+            scenario.is_scheduled = True
+            cron = self.env.ref("invoice_manager.ir_cron_billing_scenario_scheduled")
+            self.assertEqual(scenario.overview_next_scheduled, cron.nextcall)
+        with freeze_time(date(2026, 12, 2)):
+            scenario.invalidate_recordset()
+            self.assertTrue(scenario.overview_is_due, "November is to bill")

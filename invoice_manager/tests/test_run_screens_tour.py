@@ -143,3 +143,15 @@ class TestRunScreensTour(InvoiceManagerCommon, HttpCase):
             "billing_left_to_bill_tour",
             login=self.manager.login,
         )
+
+    def test_billing_overview(self):
+        """Today's last closed month is not billed: the overview says so, and
+        opens the line left in error. As a Billing Manager on a desktop, as a
+        Billing User on a phone."""
+        for size, user in (("1366x768", self.manager), ("390x844", self.biller)):
+            self.browser_size = size
+            self.start_tour(
+                "/odoo/action-invoice_manager.billing_scenario_action_overview",
+                "billing_overview_tour",
+                login=user.login,
+            )

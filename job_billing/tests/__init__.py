@@ -3,6 +3,7 @@ from . import test_policies_fixed_price
 from . import test_policies_itemized
 from . import test_invoice_rules
 from . import test_invoice_workflow
+from . import test_invoice_journal
 from . import test_invoice_report
 from . import test_job_billing_tour
 from . import test_odoo_actions

@@ -1,7 +1,7 @@
 import base64
 import csv
 import io
-from datetime import date
+from datetime import date, datetime
 
 from freezegun import freeze_time
 from openpyxl import load_workbook
@@ -235,7 +235,7 @@ class TestInvoiceWorkflow(JobBillingCommon):
         self.assertEqual(
             by_name[credit.name][1:7],
             [
-                "2026-03-10",
+                datetime(2026, 3, 10),
                 self.customer.name,
                 self.job.name,
                 "correction",
@@ -263,6 +263,7 @@ class TestInvoiceWorkflow(JobBillingCommon):
         self.assertEqual(rows[-1][7:10], [980.0, 147.0, 1127.0])
         action = wizard.action_generate()
         self.assertEqual(action["type"], "ir.actions.act_url")
+        self.assertTrue(action["close"])
         empty = self.env["billing.job.invoice.journal"].create(
             {"date_from": date(2026, 4, 1), "date_to": date(2026, 4, 30)}
         )

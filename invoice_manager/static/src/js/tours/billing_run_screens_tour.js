@@ -214,3 +214,22 @@ registry.category("web_tour.tours").add("billing_left_to_bill_tour", {
         },
     ],
 });
+
+registry.category("web_tour.tours").add("billing_overview_tour", {
+    steps: () => [
+        {
+            content: "The overview says the scenario's last closed period is not billed",
+            trigger:
+                '.o_kanban_record:contains("Screens monthly scenario"):has(.o_billing_overview_due:visible)',
+        },
+        {
+            content: "and how many lines are left in error",
+            trigger:
+                '.o_kanban_record:contains("Screens monthly scenario") button[name="action_view_error_lines"]:contains("1 lines in error")',
+            run: "click",
+        },
+        {
+            trigger: '.o_data_row:contains("Beta Works"), .o_kanban_record:contains("Beta Works")',
+        },
+    ],
+});
