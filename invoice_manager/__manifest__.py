@@ -2,7 +2,7 @@
     "name": "Invoice Manager",
     "summary": "Invoice a whole billing cycle in one go: billing scenarios, "
     "the two-step Invoice Manager wizard and kept billing runs",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.2.0",
     "category": "Accounting/Accounting",
     "license": "LGPL-3",
     "author": "Billing Automation",

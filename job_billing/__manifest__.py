@@ -3,7 +3,7 @@
     "summary": "Bill jobs in several invoices: deposits, progress, final and "
     "correction invoices, the job card's invoicing flow and the export to "
     "an accounting system",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Accounting/Accounting",
     "license": "LGPL-3",
     "author": "Billing Automation",

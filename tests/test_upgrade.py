@@ -1,10 +1,12 @@
 """Upgrading (``-u``) every addon on a used database keeps every run, line,
-invoice link and job, and the 18.0.1.1.0 migration of invoice_manager moves
+invoice link and job; the 18.0.1.1.0 migration of invoice_manager moves
 the customers' former invoicing settings (``invoicing_mode``,
 ``invoicing_period``, ``head_office_id``, ``head_office_invoicing``: one value
 for all companies) into every company's value of the new company-dependent
-fields. The database is set back to the former layout by SQL (the columns and
-the module's version as 18.0.1.0.0 left them) before the upgrade."""
+fields; the 18.0.1.2.0 migration of invoice_manager and 18.0.1.1.0 of
+job_billing unlink Sales "All Documents" from the billing groups once. The
+database is set back to the former layout by SQL (the columns and the
+modules' versions as 18.0.1.0.0 left them) before the upgrade."""
 
 import subprocess
 
@@ -45,6 +47,8 @@ with registry.cursor() as cr:
     all_leads = env.ref("sales_team.group_sale_salesman_all_leads")
     billing_user = env.ref("invoice_manager.group_billing_user")
     billing_user.implied_ids |= all_leads
+    job_user = env.ref("job_billing.group_job_billing_user")
+    job_user.implied_ids |= all_leads
     biller = env["res.users"].create({
         "name": "Upgrade Biller", "login": "upgrade_biller",
         "groups_id": [Command.set([billing_user.id])],
@@ -61,7 +65,7 @@ with registry.cursor() as cr:
             ADD COLUMN head_office_id int4 REFERENCES res_partner(id),
             ADD COLUMN head_office_invoicing varchar DEFAULT 'consolidated';
         UPDATE ir_module_module SET latest_version = '18.0.1.0.0'
-         WHERE name = 'invoice_manager';
+         WHERE name IN ('invoice_manager', 'job_billing');
     ''')
     cr.execute('''
         UPDATE res_partner SET invoicing_mode = 'batch', invoicing_period = 'weekly',
@@ -102,15 +106,19 @@ with registry.cursor() as cr:
     lines = cr.fetchone()[0]
     run = env["billing.run"].search([], limit=1)
     implied = env.ref("invoice_manager.group_billing_user").implied_ids
+    job_implied = env.ref("job_billing.group_job_billing_user").implied_ids
     biller = env["res.users"].browse({biller!r})
     report(implied=implied.mapped(lambda g: g.get_external_id()[g.id]),
+           job_implied=job_implied.mapped(lambda g: g.get_external_id()[g.id]),
            biller_all_leads=biller.has_group("sales_team.group_sale_salesman_all_leads"),
            values=values, old_columns=old_columns,
            runs=env["billing.run"].search_count([]), lines=lines,
            jobs=env["billing.job"].search_count([]),
            invoice=run.invoice_ids.id, total=run.invoice_ids.amount_total,
            version=env["ir.module.module"].search(
-               [("name", "=", "invoice_manager")]).latest_version)
+               [("name", "=", "invoice_manager")]).latest_version,
+           job_version=env["ir.module.module"].search(
+               [("name", "=", "job_billing")]).latest_version)
 """
 
 
@@ -144,7 +152,7 @@ def test_upgrade_keeps_everything_and_migrates_partner_settings(
     )
     assert " ERROR " not in upgrade.stderr, upgrade.stderr[-4000:]
     after = database.run(AFTER.format(ids=before["ids"], biller=before["biller"]))
-    assert after["version"] == "18.0.1.1.0"
+    assert (after["version"], after["job_version"]) == ("18.0.1.2.0", "18.0.1.1.0")
     assert after["old_columns"] == []
     for key in ("runs", "lines", "jobs", "invoice", "total"):
         assert after[key] == before[key], key
@@ -157,4 +165,5 @@ def test_upgrade_keeps_everything_and_migrates_partner_settings(
     # Sales "All Documents" through it keeps it (the upgrade takes no right
     # away from anyone: an administrator removes it if it is not wanted).
     assert after["implied"] == ["account.group_account_invoice"]
+    assert after["job_implied"] == ["account.group_account_invoice"]
     assert before["biller_all_leads"] and after["biller_all_leads"]

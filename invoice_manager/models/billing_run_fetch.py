@@ -40,10 +40,13 @@ class BillingRun(models.Model):
 
     @api.model
     def _get_abandoned_runs_domain(self):
-        """Runs a *Next* made and nobody fetched sales into since (hook)."""
+        """Runs a *Next* made and nobody fetched, processed or planned anything
+        on since (hook)."""
         return [
             ("state", "=", "ready"),
+            ("fetch_date", "=", False),
             ("line_ids", "=", False),
+            ("activity_ids", "=", False),
             ("is_scheduled_run", "=", False),
             (
                 "write_date",
@@ -54,8 +57,9 @@ class BillingRun(models.Model):
 
     @api.autovacuum
     def _gc_abandoned_runs(self):
-        """Remove the empty runs left behind: they hold no line, invoice or
-        choice; a run with lines, processed or scheduled is never removed."""
+        """Remove the runs left behind at the first step: never fetched, no
+        line, no planned activity, untouched for two days. A run fetched (even
+        finding nothing), processed or scheduled is never removed."""
         self.sudo().search(self._get_abandoned_runs_domain()).unlink()
 
     def action_fetch(self):

@@ -236,7 +236,13 @@ class BillingRunInvoicer(models.AbstractModel):
             line_invoices = invoices.browse(sorted(invoices_by_line.get(line, ())))
             if run.auto_post or line._get_delivery_action() != "create_only":
                 to_post |= line_invoices
-        to_post.filtered(lambda move: move.state == "draft").action_post()
+        to_post = to_post.filtered(lambda move: move.state == "draft")
+        # The user's right to post these invoices is checked as the user;
+        # posting then runs as superuser (same user in the chatter) because
+        # Odoo's sale updates the sales' down payment lines as it posts, which
+        # a billing user who sells with "Own Documents Only" may not write.
+        to_post.check_access("write")
+        to_post.sudo().action_post()
         now = fields.Datetime.now()
         nothing_left = lines.browse()
         for line in lines:

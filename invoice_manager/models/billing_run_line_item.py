@@ -8,6 +8,7 @@ class BillingRunLineItem(models.Model):
 
     _name = "billing.run.line.item"
     _description = "Billing Run Line Item"
+    _check_company_auto = True
     _order = "line_id, order_id, sequence, id"
 
     line_id = fields.Many2one(

@@ -115,5 +115,6 @@ class BillingRunSender(models.AbstractModel):
                 "mimetype": "application/pdf",
                 "res_model": run._name,
                 "res_id": run.id,
+                "company_id": run.company_id.id,
             }
         )

@@ -41,9 +41,9 @@ class BillingScenario(models.Model):
     def _compute_overview(self):
         Run = self.env["billing.run"]
         last_runs = {
-            scenario: Run.browse(max(run_ids))
-            for scenario, run_ids in Run._read_group(
-                [("scenario_id", "in", self.ids)], ["scenario_id"], ["id:array_agg"]
+            scenario: Run.browse(run_id)
+            for scenario, run_id in Run._read_group(
+                [("scenario_id", "in", self.ids)], ["scenario_id"], ["id:max"]
             )
         }
         errors = defaultdict(int)

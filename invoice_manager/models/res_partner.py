@@ -237,8 +237,22 @@ class ResPartner(models.Model):
 
     @api.constrains("head_office_id")
     def _check_head_office_id(self):
+        company = self.env.company
         for partner in self.filtered("head_office_id"):
             head = partner.head_office_id.commercial_partner_id
+            # the value is this company's (company-dependent): res.partner
+            # checks no company by itself unless Inventory is installed
+            if head.company_id and head.company_id != company:
+                raise ValidationError(
+                    self.env._(
+                        "%(head)s belongs to %(other)s: it cannot be the head "
+                        "office of %(partner)s in %(company)s.",
+                        head=head.name,
+                        other=head.company_id.name,
+                        partner=partner.name,
+                        company=company.name,
+                    )
+                )
             if head == partner.commercial_partner_id:
                 raise ValidationError(
                     self.env._("%s cannot be its own head office.", partner.name)

@@ -76,9 +76,12 @@ class SaleOrder(models.Model):
         if to_change:
             if approve:
                 to_change._check_can_approve_for_invoicing()
-            super(SaleOrder, to_change).write(
-                {**to_change._prepare_billing_approval_values(approve), **stamp}
-            )
+            values = {**to_change._prepare_billing_approval_values(approve), **stamp}
+            # The approval is a right of its own (checked above) over the
+            # sales the user reads: an approver who sells with "Own Documents
+            # Only" approves a colleague's sale, and edits nothing else of it.
+            to_change.check_access("read")
+            super(SaleOrder, to_change.sudo()).write(values)
         return result
 
     # ------------------------------------------------------------------ approval

@@ -60,7 +60,8 @@ class BillingRunXlsx(models.AbstractModel):
     def _render(self, run):
         """The XLSX content (bytes) of ``run``: a header row kept in view with
         a filter, one row per line, and a total row per currency (a SUMIF
-        formula with its value, so that filters and edits keep it right)."""
+        formula with its value: edits of the amounts keep it right; it sums
+        every row of that currency, filtered or not)."""
         output = io.BytesIO()
         workbook = xlsxwriter.Workbook(output, {"in_memory": True})
         sheet = workbook.add_worksheet(run.name[:31])

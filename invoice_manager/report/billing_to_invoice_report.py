@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 from ..models.res_partner import INVOICING_MODES, INVOICING_PERIODS
 
@@ -8,7 +8,9 @@ class BillingToInvoiceReport(models.Model):
     invoice (its own invoice status and amount to invoice), with the customer
     billed for it (the head office of a site), the invoicing mode and period
     that apply in the sale's company, and the approval. Amounts in the
-    company's currency (at the sale's rate), so that they add up."""
+    current company's currency, converted as Odoo's sale.report does (the
+    sale's rate, then the companies' currency table), so that they add up
+    over several companies."""
 
     _name = "billing.to.invoice.report"
     _description = "Left to Bill"
@@ -29,6 +31,7 @@ class BillingToInvoiceReport(models.Model):
             "state",
             "company_id",
             "partner_id",
+            "partner_invoice_id",
             "user_id",
             "team_id",
             "date_order",
@@ -42,6 +45,7 @@ class BillingToInvoiceReport(models.Model):
             "billing_invoicing_period",
         ],
         "res.company": ["currency_id"],
+        "res.currency.rate": ["rate", "name", "company_id"],
     }
 
     order_line_id = fields.Many2one(
@@ -51,7 +55,7 @@ class BillingToInvoiceReport(models.Model):
         "sale.order", string="Sale", readonly=True, check_company=True
     )
     company_id = fields.Many2one("res.company", readonly=True)
-    currency_id = fields.Many2one("res.currency", readonly=True)
+    currency_id = fields.Many2one("res.currency", compute="_compute_currency_id")
     partner_id = fields.Many2one(
         "res.partner", string="Customer", readonly=True, check_company=True
     )
@@ -86,7 +90,6 @@ class BillingToInvoiceReport(models.Model):
             sol.id AS order_line_id,
             so.id AS order_id,
             so.company_id AS company_id,
-            company.currency_id AS currency_id,
             customer.id AS partner_id,
             billed.id AS billed_partner_id,
             so.user_id AS user_id,
@@ -104,15 +107,27 @@ class BillingToInvoiceReport(models.Model):
             sol.untaxed_amount_to_invoice
                 / CASE COALESCE(so.currency_rate, 0)
                     WHEN 0 THEN 1.0 ELSE so.currency_rate END
+                * CASE COALESCE(account_currency_table.rate, 0)
+                    WHEN 0 THEN 1.0 ELSE account_currency_table.rate END
                 AS amount_to_invoice
         """
 
+    @api.depends_context("allowed_company_ids")
+    def _compute_currency_id(self):
+        self.currency_id = self.env.company.currency_id
+
     def _from(self):
-        return """
+        currency_table = self.env["res.currency"]._get_simple_currency_table(
+            self.env.companies
+        )
+        currency_table = self.env.cr.mogrify(currency_table).decode(
+            self.env.cr.connection.encoding
+        )
+        return f"""
             sale_order_line sol
             JOIN sale_order so ON so.id = sol.order_id
-            JOIN res_company company ON company.id = so.company_id
-            JOIN res_partner partner ON partner.id = so.partner_id
+            JOIN {currency_table} ON account_currency_table.company_id = so.company_id
+            JOIN res_partner partner ON partner.id = so.partner_invoice_id
             JOIN res_partner customer ON customer.id = partner.commercial_partner_id
             LEFT JOIN res_partner office ON office.id =
                 (customer.head_office_id->>so.company_id::text)::int

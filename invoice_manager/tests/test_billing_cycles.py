@@ -126,6 +126,10 @@ class TestBillingCycles(InvoiceManagerCommon):
         run = self._new_run(replace_invoices=True)
         run.action_fetch()
         self.assertEqual(run.line_ids.replaced_invoice_ids, posted)
+        summary = (
+            self.env["billing.run.process.wizard"].create({"run_id": run.id}).summary
+        )
+        self.assertIn("Invoices credited and replaced: 1", summary)
         run.action_process(force_synchronous=True)
         new = run.line_ids.invoice_ids
         credit_note = posted.reversal_move_ids

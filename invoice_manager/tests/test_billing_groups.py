@@ -80,6 +80,31 @@ class TestBillingGroups(InvoiceManagerCommon):
             ["invoiced", "invoiced"],
         )
 
+    def test_colleagues_sale_with_a_down_payment_is_billed_net(self):
+        """Posting the final invoice updates the sale's down payment line
+        (Odoo's own action_post): a billing user who sells with "Own
+        Documents Only" bills a colleague's sale with a down payment too."""
+        self._down_payment(
+            self.sale_of_seller, advance_payment_method="percentage", amount=30
+        )
+        env = self.env(user=self.selling_biller)
+        run = env["billing.run"].create({"scenario_id": self.scenario.id})
+        run.write({"date_from": date(2026, 10, 1), "date_to": date(2026, 10, 31)})
+        run.action_fetch()
+        run.action_process(force_synchronous=True)
+        line = run.line_ids.filtered(
+            lambda line: line.sudo().sale_order_ids == self.sale_of_seller
+        )
+        self.assertEqual(line.state, "processed", line.error_message)
+        final = line.invoice_ids.sudo()
+        self.assertEqual(final.state, "posted")
+        # 100.00 + 15 % tax, less the down payment's 30 %: 80.50
+        self.assertAlmostEqual(final.amount_total, 80.50, places=2)
+        self.assertAlmostEqual(
+            sum(self.sale_of_seller.invoice_ids.mapped("amount_total")), 115.0, 2
+        )
+        self.assertEqual(self.sale_of_seller.invoice_status, "invoiced")
+
     def test_billing_user_alone_bills_without_sales_access(self):
         """Without any Sales group, the user reads the sales (Invoicing's
         access to them) and bills them through the run."""
@@ -93,6 +118,21 @@ class TestBillingGroups(InvoiceManagerCommon):
         self.assertEqual(
             sorted(run.invoice_ids.sudo().mapped("amount_residual")), [115.0, 230.0]
         )
+
+    def test_approver_who_sells_own_documents_approves_a_colleagues_sale(self):
+        approver = new_test_user(
+            self.env,
+            login="selling_approver_g",
+            groups="invoice_manager.group_billing_approver,"
+            "sales_team.group_sale_salesman",
+        )
+        self.sale_of_seller.action_unapprove_for_invoicing()
+        sale = self.sale_of_seller.with_user(approver)
+        sale.action_approve_for_invoicing()
+        self.assertTrue(self.sale_of_seller.approved_for_invoicing)
+        self.assertEqual(self.sale_of_seller.approved_for_invoicing_uid, approver)
+        with self.assertRaises(AccessError):
+            sale.write({"client_order_ref": "not theirs to edit"})
 
     def test_manager_configures_scenarios_without_more_sales_rights(self):
         manager = new_test_user(

@@ -109,6 +109,36 @@ class TestLeftToBill(InvoiceManagerCommon):
         (self.mixed | self.of_site | self.unapproved)._create_invoices().action_post()
         self.assertFalse(self._rows())
 
+    def test_companies_in_other_currencies_add_up_in_the_current_one(self):
+        """A company in EUR (2 EUR for 1 USD): its 100.00 EUR to invoice read
+        as 50.00 USD from the USD company, as Odoo's sale analysis does."""
+        eur = self.setup_other_currency("EUR", rates=[("2016-01-01", 2.0)])
+        company_b = self.setup_other_company(name="Left Co EUR", currency_id=eur.id)[
+            "company"
+        ]
+        sale_b = self._create_sale(
+            self.customer_alpha,
+            date(2026, 10, 3),
+            [(self.product_service, 1.0, 100.0)],
+            company_id=company_b.id,
+        )
+        self.assertEqual(sale_b.currency_id, eur)
+        both = self.env["billing.to.invoice.report"].with_context(
+            allowed_company_ids=[self.env.company.id, company_b.id]
+        )
+        rows = both.search([("order_id", "=", sale_b.id)])
+        self.assertEqual(rows.currency_id, self.env.company.currency_id)
+        self.assertAlmostEqual(rows.amount_to_invoice, 50.0, places=2)
+        self.env.invalidate_all()  # a new request, as another page load
+        in_b = self.env["billing.to.invoice.report"].with_context(
+            allowed_company_ids=[company_b.id, self.env.company.id]
+        )
+        self.assertAlmostEqual(
+            in_b.search([("order_id", "=", sale_b.id)]).amount_to_invoice,
+            100.0,
+            places=2,
+        )
+
     def test_a_billing_user_of_another_company_sees_none_of_it(self):
         company_b = self.setup_other_company(name="Left Co B")["company"]
         user_b = new_test_user(

@@ -41,10 +41,12 @@ class TestRunScreens(InvoiceManagerCommon):
         ).billing_action = "print"
         wizard = self._confirmation(run)
         # 317.98 + 115.00 + 345.00, taxes included
-        self.assertIn("3 invoices will be created and posted", wizard.summary)
-        self.assertIn("for $\xa0777.98, taxes included.", wizard.summary)
-        self.assertIn("Create Only: 2", wizard.summary)
-        self.assertIn("Print: 1", wizard.summary)
+        self.assertIn("Invoices to create: 3", wizard.summary)
+        self.assertIn("Posted: 3", wizard.summary)
+        self.assertIn("Total to invoice: $\xa0777.98, taxes included.", wizard.summary)
+        self.assertIn("Printed: 1", wizard.summary)
+        self.assertNotIn("Emailed", wizard.summary)
+        self.assertNotIn("drafts", wizard.summary)
         self.assertNotIn("mail queue", wizard.summary)
         self.assertEqual(run.state, "ready")
         wizard.action_process()
@@ -59,9 +61,27 @@ class TestRunScreens(InvoiceManagerCommon):
             "mail.ir_cron_mail_scheduler_action"
         ).nextcall = "2026-11-02 08:00:00"
         summary = self._confirmation(run).summary
-        self.assertIn("3 invoices will be created as drafts", summary)
-        self.assertIn("Email: 3", summary)
+        # emailed invoices are posted, whatever Post Invoices says
+        self.assertIn("Posted: 3", summary)
+        self.assertNotIn("drafts", summary)
+        self.assertIn("Emailed: 3", summary)
         self.assertRegex(summary, r"sent at its next run \(11/2/26, 8:00\sAM\)")
+
+    def test_confirmation_without_post_invoicing_tasks_sends_nothing(self):
+        self.scenario.write(
+            {
+                "billing_action": "email",
+                "auto_post": False,
+                "post_invoicing_tasks": False,
+            }
+        )
+        run = self._new_run()
+        run.action_fetch()
+        summary = self._confirmation(run).summary
+        self.assertIn("Posted: 0", summary)
+        self.assertIn("Left as drafts: 3", summary)
+        self.assertNotIn("Emailed", summary)
+        self.assertNotIn("mail queue", summary)
 
     def test_queued_emails_are_counted_and_sent_now_by_a_manager(self):
         self.scenario.billing_action = "email"
@@ -103,6 +123,36 @@ class TestRunScreens(InvoiceManagerCommon):
         self.assertEqual(action["context"].get("search_default_error"), 1)
         lines = self.env["billing.run.line"].search(action["domain"])
         self.assertEqual(lines, run.line_ids)
+
+    def test_next_on_sales_of_another_allowed_company(self):
+        """Opened on sales of company B while A is the active company, the
+        wizard and its run are B's."""
+        company_b = self.setup_other_company(name="Screens Co B")["company"]
+        scenario_b = self.env["billing.scenario"].create(
+            {"name": "B monthly", "company_id": company_b.id}
+        )
+        sale_b = self._create_sale(
+            self.customer_alpha,
+            date(2026, 10, 3),
+            [(self.product_service, 1.0, 100.0)],
+            company_id=company_b.id,
+        )
+        self.env.user.company_ids |= company_b
+        both = [self.env.company.id, company_b.id]
+        wizard = (
+            self.env["billing.run.wizard"]
+            .with_context(
+                active_model="sale.order",
+                active_ids=sale_b.ids,
+                allowed_company_ids=both,
+            )
+            .create({"scenario_id": scenario_b.id})
+        )
+        self.assertEqual(wizard.company_id, company_b)
+        run = self.env["billing.run"].browse(wizard.action_next()["res_id"])
+        self.assertEqual(run.company_id, company_b)
+        run.with_context(allowed_company_ids=both).action_fetch()
+        self.assertEqual(run.line_ids.sale_order_ids, sale_b)
 
     def test_nothing_fetched_is_said(self):
         run = self._new_run(date_from=date(2026, 1, 1), date_to=date(2026, 1, 31))
@@ -174,8 +224,8 @@ class TestPartnerAppliedMode(InvoiceManagerCommon):
 
 @tagged("post_install", "-at_install")
 class TestAbandonedRuns(InvoiceManagerCommon):
-    """Every Next makes a run: the empty ones left two days are removed by
-    Odoo's autovacuum; nothing with a line, processed or scheduled is."""
+    """Every Next makes a run: those never fetched and left two days are
+    removed by Odoo's autovacuum; nothing fetched, planned or scheduled is."""
 
     def _aged(self, run, days):
         self.env.flush_all()
@@ -199,8 +249,12 @@ class TestAbandonedRuns(InvoiceManagerCommon):
         )
         nothing_found.action_fetch()
         self._aged(nothing_found, 3)
+        planned = self._aged(self._new_run(), 1)
+        planned.activity_schedule("mail.mail_activity_data_todo", summary="Run it")
+        self._aged(planned, 3)
         self.env["billing.run"]._gc_abandoned_runs()
         self.assertFalse(abandoned.exists())
-        self.assertFalse(nothing_found.exists())
+        self.assertTrue(nothing_found.exists(), "fetched: the user saw it")
+        self.assertTrue(planned.exists())
         self.assertTrue(recent.exists())
         self.assertTrue(fetched.exists() and fetched.line_ids)

@@ -50,23 +50,25 @@ class TestRunScreensTour(InvoiceManagerCommon, HttpCase):
     def test_new_run_from_the_list_as_a_billing_user(self):
         # last month's cycle: no sale in it
         self.env["billing.scenario"].create({"name": "Screens empty scenario"})
-        self.start_tour(
-            "/odoo/action-invoice_manager.billing_run_action",
-            "billing_run_new_tour",
-            login=self.biller.login,
-        )
-        run = self.env["billing.run"].search([("user_id", "=", self.biller.id)])
-        self.assertEqual(len(run), 1)
-        self.assertFalse(run.line_ids)
+        for user in (self.biller, self.manager):
+            self.start_tour(
+                "/odoo/action-invoice_manager.billing_run_action",
+                "billing_run_new_tour",
+                login=user.login,
+            )
+            run = self.env["billing.run"].search([("user_id", "=", user.id)])
+            self.assertEqual(len(run), 1)
+            self.assertFalse(run.line_ids)
 
     def test_counters_and_queued_emails_as_a_billing_user(self):
         self.assertEqual(self.screens_run.error_count, 1)
         self.assertTrue(self.screens_run.delivery_queued_count)
-        self.start_tour(
-            f"/odoo/billing.run/{self.screens_run.id}",
-            "billing_run_counters_tour",
-            login=self.biller.login,
-        )
+        for user in (self.biller, self.manager):
+            self.start_tour(
+                f"/odoo/billing.run/{self.screens_run.id}",
+                "billing_run_counters_tour",
+                login=user.login,
+            )
         self.start_tour(
             f"/odoo/billing.run/{self.screens_run.id}",
             "billing_run_no_send_now_tour",
@@ -107,11 +109,12 @@ class TestRunScreensTour(InvoiceManagerCommon, HttpCase):
     def test_runs_and_lines_on_a_phone(self):
         self.browser_size = "390x844"
         self.touch_enabled = True
-        self.start_tour(
-            "/odoo/action-invoice_manager.billing_run_action",
-            "billing_run_phone_tour",
-            login=self.biller.login,
-        )
+        for user in (self.biller, self.manager):
+            self.start_tour(
+                "/odoo/action-invoice_manager.billing_run_action",
+                "billing_run_phone_tour",
+                login=user.login,
+            )
 
     def test_site_mode_and_left_to_bill(self):
         head = self.env["res.partner"].create(
@@ -133,25 +136,27 @@ class TestRunScreensTour(InvoiceManagerCommon, HttpCase):
         self._create_sale(site, date(2026, 10, 8))
         for size in ("1366x768", "390x844"):
             self.browser_size = size
-            self.start_tour(
-                f"/odoo/res.partner/{site.id}",
-                "billing_site_mode_tour",
-                login=self.biller.login,
-            )
-        self.start_tour(
-            "/odoo/action-invoice_manager.billing_to_invoice_report_action",
-            "billing_left_to_bill_tour",
-            login=self.manager.login,
-        )
+            for user in (self.biller, self.manager):
+                self.start_tour(
+                    f"/odoo/res.partner/{site.id}",
+                    "billing_site_mode_tour",
+                    login=user.login,
+                )
+                self.start_tour(
+                    "/odoo/action-invoice_manager.billing_to_invoice_report_action",
+                    "billing_left_to_bill_tour",
+                    login=user.login,
+                )
 
     def test_billing_overview(self):
         """Today's last closed month is not billed: the overview says so, and
-        opens the line left in error. As a Billing Manager on a desktop, as a
-        Billing User on a phone."""
-        for size, user in (("1366x768", self.manager), ("390x844", self.biller)):
+        opens the line left in error; as a Billing User and a Billing Manager,
+        on a desktop and on a phone."""
+        for size in ("1366x768", "390x844"):
             self.browser_size = size
-            self.start_tour(
-                "/odoo/action-invoice_manager.billing_scenario_action_overview",
-                "billing_overview_tour",
-                login=user.login,
-            )
+            for user in (self.biller, self.manager):
+                self.start_tour(
+                    "/odoo/action-invoice_manager.billing_scenario_action_overview",
+                    "billing_overview_tour",
+                    login=user.login,
+                )

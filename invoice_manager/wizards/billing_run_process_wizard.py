@@ -16,6 +16,7 @@ class BillingRunProcessWizard(models.TransientModel):
 
     _name = "billing.run.process.wizard"
     _description = "Confirm the processing of a billing run"
+    _check_company_auto = True
 
     run_id = fields.Many2one(
         "billing.run", required=True, readonly=True, check_company=True
@@ -31,59 +32,57 @@ class BillingRunProcessWizard(models.TransientModel):
 
     @api.depends("run_id")
     def _compute_summary(self):
-        Line = self.env["billing.run.line"]
-        actions = dict(Line._fields["billing_action"]._description_selection(self.env))
         for wizard in self:
-            counts = defaultdict(int)
-            totals = defaultdict(float)
-            for action, currency, count, amount in Line._read_group(
-                wizard._get_lines_domain(),
-                ["billing_action", "currency_id"],
-                ["__count", "amount_total:sum"],
-            ):
-                counts[action] += count
-                totals[currency] += amount
-            wizard.line_count = sum(counts.values())
-            wizard.summary = wizard._format_summary(counts, totals, actions)
+            lines = self.env["billing.run.line"].search(wizard._get_lines_domain())
+            wizard.line_count = len(lines)
+            wizard.summary = wizard._format_summary(lines)
 
-    def _format_summary(self, counts, totals, actions):
+    def _format_summary(self, lines):
+        """In words: how many invoices are posted or left as drafts, emailed,
+        printed, what invoices are credited (Replace), for what total. What
+        processing does with a line is its delivery action (Create Only when
+        the run's post-invoicing tasks are off); Email and Print lines are
+        posted whatever the run's Post Invoices says."""
         run = self.run_id
+        actions = defaultdict(int)
+        posted = 0
+        totals = defaultdict(float)
+        for line in lines:
+            action = line._get_delivery_action()
+            actions[action] += 1
+            posted += bool(run.auto_post or action != "create_only")
+            totals[line.currency_id] += line.amount_total
+        drafts = len(lines) - posted
         total = " + ".join(
             format_amount(self.env, amount, currency)
             for currency, amount in sorted(totals.items(), key=lambda i: i[0].name)
             if currency
-        )
-        if self.line_count == 1:
-            made = (
-                self.env._("1 invoice will be created and posted")
-                if run.auto_post
-                else self.env._("1 invoice will be created as a draft")
-            )
-        else:
-            made = (
-                self.env._(
-                    "%(count)s invoices will be created and posted",
-                    count=self.line_count,
-                )
-                if run.auto_post
-                else self.env._(
-                    "%(count)s invoices will be created as drafts",
-                    count=self.line_count,
-                )
-            )
+        ) or format_amount(self.env, 0.0, run.currency_id or run.company_id.currency_id)
         items = [
-            Markup("<li>%s</li>")
-            % self.env._(
-                "%(label)s: %(count)s", label=actions.get(action, action), count=count
+            self.env._("Invoices to create: %(count)s", count=len(lines)),
+            self.env._("Posted: %(count)s", count=posted),
+        ]
+        if drafts:
+            items.append(self.env._("Left as drafts: %(count)s", count=drafts))
+        if actions["email"]:
+            items.append(self.env._("Emailed: %(count)s", count=actions["email"]))
+        if actions["print"]:
+            items.append(self.env._("Printed: %(count)s", count=actions["print"]))
+        replaced = lines.replaced_invoice_ids
+        if replaced:
+            items.append(
+                self.env._(
+                    "Invoices credited and replaced: %(count)s",
+                    count=len(replaced),
+                )
             )
-            for action, count in sorted(counts.items(), key=lambda i: str(i[0]))
-        ]
         parts = [
-            Markup("<p><strong>%s</strong>, %s</p>")
-            % (made, self.env._("for %(total)s, taxes included.", total=total or "0")),
-            Markup("<ul>%s</ul>") % Markup("").join(items),
+            Markup("<p><strong>%s</strong></p>")
+            % self.env._("Total to invoice: %(total)s, taxes included.", total=total),
+            Markup("<ul>%s</ul>")
+            % Markup("").join(Markup("<li>%s</li>") % item for item in items),
         ]
-        if counts.get("email"):
+        if actions["email"]:
             parts.append(Markup("<p>%s</p>") % escape(self._get_mail_queue_hint()))
         return Markup("").join(parts)
 

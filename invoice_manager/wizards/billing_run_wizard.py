@@ -14,8 +14,14 @@ class BillingRunWizard(models.TransientModel):
     _description = "Invoice Manager: Pick a Billing Scenario"
     _check_company_auto = True
 
+    # the scenario's company once picked (the sales' when opened on sales)
     company_id = fields.Many2one(
-        "res.company", required=True, default=lambda self: self.env.company
+        "res.company",
+        required=True,
+        compute="_compute_company_id",
+        store=True,
+        readonly=False,
+        precompute=True,
     )
     scenario_id = fields.Many2one(
         "billing.scenario",
@@ -54,10 +60,20 @@ class BillingRunWizard(models.TransientModel):
         if model == "sale.order" and ids and "sale_order_ids" in fields_list:
             orders = self.env["sale.order"].browse(ids)
             values["sale_order_ids"] = [Command.set(ids)]
+            if len(orders.company_id) == 1 and "company_id" in fields_list:
+                # the sales' company, even when another one is the active one
+                values["company_id"] = orders.company_id.id
             values["partner_ids"] = [
                 Command.set(orders.partner_id.commercial_partner_id.ids)
             ]
         return values
+
+    @api.depends("scenario_id")
+    def _compute_company_id(self):
+        for wizard in self:
+            wizard.company_id = (
+                wizard.scenario_id.company_id or wizard.company_id or self.env.company
+            )
 
     @api.depends("scenario_id", "partner_ids", "sale_order_ids")
     def _compute_cycle(self):

@@ -83,7 +83,7 @@ class TestInvoiceJournal(JobBillingCommon):
         the invoice rows, not the total row under them."""
         sheet = self._sheet(self._journal())
         self.assertEqual(sheet.freeze_panes, "A2")
-        self.assertEqual(sheet.auto_filter.ref, "A1:K4")
+        self.assertEqual(sheet.auto_filter.ref, "A1:L4")
         self.assertEqual(sheet["A5"].value, "total")
         # a draft more: the filter grows with the rows
         draft = self._invoice(
@@ -94,7 +94,7 @@ class TestInvoiceJournal(JobBillingCommon):
             invoice_date=date(2026, 2, 28),
         )
         sheet = self._sheet(self._journal(include_draft=True))
-        self.assertEqual(sheet.auto_filter.ref, "A1:K5")
+        self.assertEqual(sheet.auto_filter.ref, "A1:L5")
         self.assertEqual(sheet["A5"].value, f"Draft #{draft.id}")
         self.assertEqual(sheet["A6"].value, "total")
 
@@ -126,6 +126,12 @@ class TestInvoiceJournal(JobBillingCommon):
         self.assertEqual(sheet["A2"].value, move.name)
         self.assertEqual(sheet["J2"].value, move.amount_total)
         self.assertEqual(sheet["J2"].number_format, "#,##0.000")
+        self.assertEqual(sheet["L2"].value, "XJJ")
+        # its own total row: never added to another currency's amounts
+        self.assertEqual(
+            [sheet["A3"].value, sheet["J3"].value, sheet["L3"].value],
+            ["total", move.amount_total, "XJJ"],
+        )
 
     def test_journal_default_previous_month(self):
         """The dialog opens on the previous calendar month."""

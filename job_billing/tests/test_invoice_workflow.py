@@ -225,6 +225,7 @@ class TestInvoiceWorkflow(JobBillingCommon):
                 "tax",
                 "total",
                 "amount_due",
+                "currency",
             ],
         )
         names = [row[0] for row in rows[1:-1]]
@@ -248,6 +249,7 @@ class TestInvoiceWorkflow(JobBillingCommon):
         # 200.00 + 850.00 (1,050.00 - 200.00 deposit) - 50.00
         self.assertEqual(rows[-1][0], "total")
         self.assertEqual(rows[-1][7:10], [1000.0, 150.0, 1150.0])
+        self.assertEqual(rows[-1][11], self.env.company.currency_id.name)
         with_drafts = self.env["billing.job.invoice.journal"].create(
             {
                 "date_from": date(2026, 3, 1),

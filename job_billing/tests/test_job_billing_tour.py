@@ -1,4 +1,6 @@
-from odoo.tests import HttpCase, tagged
+import re
+
+from odoo.tests import HttpCase, new_test_user, tagged
 
 from .common import JobBillingCommon
 
@@ -37,6 +39,13 @@ class TestJobBillingScreensTour(JobBillingCommon, HttpCase):
         super().setUpClass()
         cls.job = cls._create_heat_pump_job()
         cls.job.partner_id.name = "Tour Heating Customer"
+        cls.job_users = [
+            new_test_user(cls.env, login=login, groups=group)
+            for login, group in (
+                ("screens_job_user", "job_billing.group_job_billing_user"),
+                ("screens_job_manager", "job_billing.group_job_billing_manager"),
+            )
+        ]
 
     def setUp(self):
         super().setUp()
@@ -49,18 +58,19 @@ class TestJobBillingScreensTour(JobBillingCommon, HttpCase):
         """Posted and draft amounts apart, the job invoices listed as Odoo
         lists invoices, with their totals."""
         self.assertAlmostEqual(self.final.amount_untaxed, 4200.0, places=2)
-        self.start_tour(
-            f"/odoo/action-job_billing.action_billing_job/{self.job.id}",
-            "job_billing_screens_tour",
-            login=self.env.user.login,
-        )
+        for user in self.job_users:  # a Job Billing User and Manager
+            self.start_tour(
+                f"/odoo/action-job_billing.action_billing_job/{self.job.id}",
+                "job_billing_screens_tour",
+                login=user.login,
+            )
 
     def authenticate(self, user, password, browser=None):
         # Chrome's headless window is never narrower than 500 px, whatever
         # --window-size says: a phone's width is emulated (DevTools) before
         # the page opens
         session = super().authenticate(user, password, browser=browser)
-        width, height = (int(size) for size in self.browser_size.split(","))
+        width, height = (int(size) for size in re.split("[x,]", self.browser_size))
         if browser and width < 500:
             browser._websocket_request(
                 "Emulation.setDeviceMetricsOverride",
@@ -78,8 +88,9 @@ class TestJobBillingScreensTour(JobBillingCommon, HttpCase):
         the job card scroll sideways."""
         self.browser_size = "390x844"
         self.touch_enabled = True
-        self.start_tour(
-            "/odoo/action-job_billing.action_billing_job",
-            "job_billing_mobile_tour",
-            login=self.env.user.login,
-        )
+        for user in self.job_users:  # a Job Billing User and Manager
+            self.start_tour(
+                "/odoo/action-job_billing.action_billing_job",
+                "job_billing_mobile_tour",
+                login=user.login,
+            )

@@ -9,6 +9,7 @@ class BillingJobExportWizard(models.TransientModel):
 
     _name = "billing.job.export.wizard"
     _description = "Export Job Invoices to Accounting"
+    _check_company_auto = True
 
     company_id = fields.Many2one(
         "res.company", required=True, default=lambda self: self.env.company

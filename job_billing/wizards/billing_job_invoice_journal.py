@@ -74,6 +74,7 @@ class BillingJobInvoiceJournal(models.TransientModel):
         "tax",
         "total",
         "amount_due",
+        "currency",
     ]
     JOURNAL_MONEY_COLUMNS = ["untaxed", "tax", "total", "amount_due"]
     JOURNAL_DATE_FORMAT = "yyyy-mm-dd"
@@ -99,41 +100,50 @@ class BillingJobInvoiceJournal(models.TransientModel):
             "tax": sign * move.amount_tax,
             "total": sign * move.amount_total,
             "amount_due": sign * move.amount_residual,
+            "currency": move.currency_id.name,
         }
 
     def _get_rows(self, moves):
         """One row per invoice, signed (credit notes negative), and a total
-        row ("total" in the first column); with, per row, {column index:
-        decimals} of its money cells (the invoice's currency, the company's
-        for the total row)."""
+        row per currency ("total" in the first column, the currency in the
+        last: amounts of different currencies are never added); with, per
+        row, {column index: decimals} of its money cells (the currency's)."""
         money = self.env["billing.job.export"]._money
         money_indexes = [
             self.JOURNAL_COLUMNS.index(column) for column in self.JOURNAL_MONEY_COLUMNS
         ]
-        company_currency = self.company_id.currency_id
         rows, digits = [], []
-        totals = dict.fromkeys(self.JOURNAL_MONEY_COLUMNS, 0.0)
+        totals = {}
         for move in moves:
             values = self._get_row_values(move)
+            currency_totals = totals.setdefault(
+                move.currency_id, dict.fromkeys(self.JOURNAL_MONEY_COLUMNS, 0.0)
+            )
             for column in self.JOURNAL_MONEY_COLUMNS:
                 values[column] = money(values[column], move.currency_id)
-                totals[column] += values[column]
+                currency_totals[column] += values[column]
             rows.append([values[column] for column in self.JOURNAL_COLUMNS])
             digits.append(dict.fromkeys(money_indexes, move.currency_id.decimal_places))
-        total_row = {column: "" for column in self.JOURNAL_COLUMNS}
-        total_row.update(
-            {column: money(total, company_currency) for column, total in totals.items()}
-        )
-        total_row[self.JOURNAL_COLUMNS[0]] = "total"
-        rows.append([total_row[column] for column in self.JOURNAL_COLUMNS])
-        digits.append(dict.fromkeys(money_indexes, company_currency.decimal_places))
+        currencies = sorted(totals, key=lambda currency: currency.name) or [
+            self.company_id.currency_id
+        ]
+        for currency in currencies:
+            total_row = dict.fromkeys(self.JOURNAL_COLUMNS, "")
+            for column in self.JOURNAL_MONEY_COLUMNS:
+                total_row[column] = money(
+                    totals.get(currency, {}).get(column, 0.0), currency
+                )
+            total_row[self.JOURNAL_COLUMNS[0]] = "total"
+            total_row["currency"] = currency.name
+            rows.append([total_row[column] for column in self.JOURNAL_COLUMNS])
+            digits.append(dict.fromkeys(money_indexes, currency.decimal_places))
         return rows, digits
 
     def _build_xlsx(self, header, rows, digits):
         """The journal's sheet: dates as date cells (JOURNAL_DATE_FORMAT),
         money as numbers with their currency's decimals (``digits``, per
         row), a frozen header row and an autofilter over the invoice rows
-        (the total row, last, stays out of it)."""
+        (the total rows, last, stay out of it)."""
         output = io.BytesIO()
         workbook = xlsxwriter.Workbook(output, {"in_memory": True})
         sheet = workbook.add_worksheet("Invoice Journal")
@@ -152,7 +162,9 @@ class BillingJobInvoiceJournal(models.TransientModel):
             # wide enough for spreadsheets to show dates and numbers, not ###
             sheet.set_column(col, col, min(width, 60) + 2)
         sheet.freeze_panes(1, 0)
-        sheet.autofilter(0, 0, max(len(rows) - 1, 1), len(header) - 1)
+        sheet.autofilter(
+            0, 0, max(sum(row[0] != "total" for row in rows), 1), len(header) - 1
+        )
         workbook.close()
         return output.getvalue()
 

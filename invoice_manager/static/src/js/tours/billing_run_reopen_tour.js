@@ -40,7 +40,7 @@ registry.category("web_tour.tours").add("billing_run_reopen_tour", {
         },
         {
             content: "Only the line in error is processed again",
-            trigger: '.modal .o_billing_process_summary:contains("1 invoice will be created")',
+            trigger: '.modal .o_billing_process_summary:contains("Invoices to create: 1")',
         },
         {
             trigger: '.modal button[name="action_process"]',

@@ -86,11 +86,11 @@ registry.category("web_tour.tours").add("billing_run_counters_tour", {
     steps: () => [
         {
             content: "Emails waiting in the mail queue are announced",
-            trigger: '.alert[name="queued_emails"]:contains("wait in Odoo\'s mail queue")',
+            trigger: '.alert[name="queued_emails"]:contains("Emails waiting in Odoo\'s mail queue")',
         },
         {
             content: "One error: its counter is a red link",
-            trigger: 'div[name="counters"] button.text-danger:contains("1 errors")',
+            trigger: 'div[name="counters"] button.text-danger:contains("Errors"):contains("1")',
             run: "click",
         },
         {
@@ -149,7 +149,7 @@ registry.category("web_tour.tours").add("billing_run_phone_tour", {
         },
         {
             content: "Runs show as cards",
-            trigger: '.o_kanban_record:contains("Screens monthly scenario"):contains("invoices")',
+            trigger: '.o_kanban_record:contains("Screens monthly scenario"):contains("Invoices: 2")',
         },
         noSidewaysScroll("The runs"),
         {
@@ -225,7 +225,7 @@ registry.category("web_tour.tours").add("billing_overview_tour", {
         {
             content: "and how many lines are left in error",
             trigger:
-                '.o_kanban_record:contains("Screens monthly scenario") button[name="action_view_error_lines"]:contains("1 lines in error")',
+                '.o_kanban_record:contains("Screens monthly scenario") button[name="action_view_error_lines"]:contains("Lines in error: 1")',
             run: "click",
         },
         {

@@ -83,7 +83,7 @@ registry.category("web_tour.tours").add("invoice_manager_tour", {
         {
             content: "Process asks first: how many invoices, posted, emailed, for what total",
             trigger:
-                '.modal .o_billing_process_summary:contains("3 invoices will be created and posted"):contains("Email: 2"):contains("Create Only: 1"):contains("taxes included")',
+                '.modal .o_billing_process_summary:contains("Invoices to create: 3"):contains("Posted: 3"):contains("Emailed: 2"):contains("taxes included")',
         },
         {
             content: "and when the mail queue sends the emails",

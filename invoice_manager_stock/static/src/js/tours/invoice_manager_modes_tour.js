@@ -85,7 +85,7 @@ registry.category("web_tour.tours").add("invoice_manager_modes_tour", {
         },
         {
             content: "Confirm: one invoice per line",
-            trigger: '.modal .o_billing_process_summary:contains("6 invoices will be created")',
+            trigger: '.modal .o_billing_process_summary:contains("Invoices to create: 6")',
         },
         {
             trigger: '.modal button[name="action_process"]',
