@@ -75,6 +75,42 @@ class TestRunScreensTour(InvoiceManagerCommon, HttpCase):
             login=self.biller.login,
         )
 
+    def test_counters_on_a_phone(self):
+        self.browser_size = "390x844"
+        self.touch_enabled = True
+        for user in (self.biller, self.manager):
+            self.start_tour(
+                f"/odoo/billing.run/{self.screens_run.id}",
+                "billing_run_counters_tour",
+                login=user.login,
+            )
+
+    def test_process_asks_first(self):
+        """The confirmation before Process, on a desktop and on a phone, as a
+        Billing User and a Billing Manager; Cancel changes nothing."""
+        self._create_sale(self.customer_gamma, date(2026, 9, 3))
+        self._create_sale(self.customer_alpha, date(2026, 9, 4))
+        run = self.env["billing.run"].create({"scenario_id": self.scenario.id})
+        run.write(
+            {
+                "date_from": date(2026, 9, 1),
+                "date_to": date(2026, 9, 30),
+                "billing_action": "email",
+            }
+        )
+        run.action_fetch()
+        self.assertEqual(len(run.line_ids), 2)
+        for size in ("1366x768", "390x844"):
+            self.browser_size = size
+            for user in (self.biller, self.manager):
+                self.start_tour(
+                    f"/odoo/billing.run/{run.id}",
+                    "billing_run_confirm_tour",
+                    login=user.login,
+                )
+        self.assertEqual(run.state, "ready")
+        self.assertFalse(run.invoice_ids)
+
     def test_send_now_as_a_billing_manager(self):
         cron = self.env.ref("mail.ir_cron_mail_scheduler_action")
         triggers = self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)])

@@ -94,17 +94,21 @@ registry.category("web_tour.tours").add("billing_run_counters_tour", {
             run: "click",
         },
         {
-            content: "It lists the run's lines in error, filtered",
-            trigger: '.o_searchview .o_facet_value:contains("Errors")',
+            content: "It lists the run's lines in error, filtered (a phone folds the facets)",
+            trigger:
+                '.o_searchview .o_facet_value:contains("Errors"), .o_kanban_view .o_kanban_record',
         },
         {
-            trigger: '.o_list_view .o_data_row:contains("Beta Works"):contains("Error")',
+            trigger:
+                '.o_data_row:contains("Beta Works"):contains("Error"), .o_kanban_record:contains("Beta Works"):contains("Error")',
         },
         {
-            content: "and only those",
-            trigger: ".o_list_view",
+            content: "and only those (rows on a desktop, cards on a phone)",
+            trigger: ".o_list_view, .o_kanban_view",
             run() {
-                const rows = document.querySelectorAll(".o_list_view .o_data_row");
+                const rows = document.querySelectorAll(
+                    ".o_list_view .o_data_row, .o_kanban_view .o_kanban_record:not(.o_kanban_ghost)"
+                );
                 if (rows.length !== 1) {
                     throw new Error(`Expected 1 line in error, found ${rows.length}`);
                 }
@@ -230,6 +234,40 @@ registry.category("web_tour.tours").add("billing_overview_tour", {
         },
         {
             trigger: '.o_data_row:contains("Beta Works"), .o_kanban_record:contains("Beta Works")',
+        },
+    ],
+});
+
+// Process asks first, on a desktop and on a phone: Cancel leaves the run as it was.
+registry.category("web_tour.tours").add("billing_run_confirm_tour", {
+    steps: () => [
+        {
+            content: "A phone folds the form's buttons into the gear menu",
+            trigger: ".o_form_view",
+            run() {
+                if (!document.querySelector('button[name="action_open_process_wizard"]')) {
+                    document.querySelector(".o_cp_action_menus button").click();
+                }
+            },
+        },
+        {
+            trigger:
+                'button[name="action_open_process_wizard"], .dropdown-item:contains("Process Invoices")',
+            run: "click",
+        },
+        {
+            content: "What Process will do, before it does it",
+            trigger:
+                '.modal .o_billing_process_summary:contains("Total to invoice: $"):contains("Invoices to create: 2"):contains("Posted: 2"):contains("Emailed: 2"):contains("mail queue")',
+        },
+        {
+            trigger: '.modal button:contains("Cancel")',
+            run: "click",
+        },
+        {
+            content: "Cancelled: the run is still at its billing rules",
+            trigger:
+                'body:not(:has(.modal)) .o_statusbar_status button.o_arrow_button_current:contains("Billing Rules")',
         },
     ],
 });
