@@ -4,7 +4,7 @@ from datetime import date
 from dateutil.relativedelta import relativedelta
 
 from odoo import fields
-from odoo.tests import HttpCase, tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 
 from .common import InvoiceManagerCommon, SchedulerWakeMixin
 
@@ -13,6 +13,20 @@ from .common import InvoiceManagerCommon, SchedulerWakeMixin
 class TestInvoiceManagerTour(SchedulerWakeMixin, InvoiceManagerCommon, HttpCase):
     def test_invoice_manager_two_steps(self):
         """Pick a scenario, Next, Fetch Sales, set actions, Process Invoices."""
+        self._two_steps(self.env.user)
+
+    def test_invoice_manager_two_steps_as_a_billing_user(self):
+        """The same walk as a Billing User: Invoicing's Billing level and the
+        billing group, no Sales group."""
+        self._two_steps(
+            new_test_user(
+                self.env,
+                login="tour_billing_user",
+                groups="invoice_manager.group_billing_user",
+            )
+        )
+
+    def _two_steps(self, user):
         self.scenario.write(
             {"name": "Tour monthly scenario", "billing_action": "email"}
         )
@@ -26,7 +40,7 @@ class TestInvoiceManagerTour(SchedulerWakeMixin, InvoiceManagerCommon, HttpCase)
         # server's concurrent first requests (a CPython bug).
         self.url_open("/web/login")
         scheduler = self._wake_scheduler_on_trigger()
-        self.start_tour("/odoo", "invoice_manager_tour", login=self.env.user.login)
+        self.start_tour("/odoo", "invoice_manager_tour", login=user.login)
         self.assertEqual(len(scheduler), 1, "Process woke the scheduler once")
         scheduler[0].join()
         run = self.env["billing.run"].search([("scenario_id", "=", self.scenario.id)])

@@ -7,7 +7,7 @@ from freezegun import freeze_time
 from openpyxl import load_workbook
 
 from odoo import Command, fields
-from odoo.tests import Form, HttpCase, tagged
+from odoo.tests import Form, HttpCase, new_test_user, tagged
 
 from .common import JobBillingCommon
 
@@ -208,9 +208,16 @@ class TestInvoiceJournalTour(JobBillingCommon, HttpCase):
         move = self._invoice(
             job, "deposit", amount=200.0, invoice_date=date_to, post=True
         )
-        self.start_tour(
-            "/odoo", "job_billing_invoice_journal_tour", login=self.env.user.login
+        job_user = new_test_user(
+            self.env,
+            login="journal_job_user",
+            groups="job_billing.group_job_billing_user",
+            tz="UTC",
         )
+        for user in (job_user, self.env.user):  # Job Billing User and Manager
+            self.start_tour(
+                "/odoo", "job_billing_invoice_journal_tour", login=user.login
+            )
         wizard = self.env["billing.job.invoice.journal"].search(
             [], order="id desc", limit=1
         )
