@@ -1,3 +1,4 @@
+import re
 import threading
 from datetime import date, datetime
 from unittest.mock import patch
@@ -186,3 +187,24 @@ class SchedulerWakeMixin:
         patcher.start()
         self.addCleanup(patcher.stop)
         return threads
+
+
+class PhoneWidthMixin:
+    """HttpCase tours at a phone's width: Chrome's headless window is never
+    narrower than 500 px, whatever ``browser_size`` says, so below that the
+    width is emulated (DevTools) before the page opens."""
+
+    def authenticate(self, user, password, browser=None):
+        session = super().authenticate(user, password, browser=browser)
+        width, height = (int(size) for size in re.split("[x,]", self.browser_size))
+        if browser and width < 500:
+            browser._websocket_request(
+                "Emulation.setDeviceMetricsOverride",
+                params={
+                    "width": width,
+                    "height": height,
+                    "deviceScaleFactor": 1,
+                    "mobile": True,
+                },
+            )
+        return session

@@ -6,11 +6,13 @@ from dateutil.relativedelta import relativedelta
 from odoo import fields
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from .common import InvoiceManagerCommon, SchedulerWakeMixin
+from .common import InvoiceManagerCommon, PhoneWidthMixin, SchedulerWakeMixin
 
 
 @tagged("post_install", "-at_install")
-class TestInvoiceManagerTour(SchedulerWakeMixin, InvoiceManagerCommon, HttpCase):
+class TestInvoiceManagerTour(
+    PhoneWidthMixin, SchedulerWakeMixin, InvoiceManagerCommon, HttpCase
+):
     def test_invoice_manager_two_steps(self):
         """Pick a scenario, Next, Fetch Sales, set actions, Process Invoices."""
         self._two_steps(self.env.user)
@@ -25,6 +27,40 @@ class TestInvoiceManagerTour(SchedulerWakeMixin, InvoiceManagerCommon, HttpCase)
                 groups="invoice_manager.group_billing_user",
             )
         )
+
+    def test_invoice_manager_two_steps_on_a_phone(self):
+        """At 390 px, as a Billing User and a Billing Manager: the wizard,
+        Fetch and Process from the gear menu, the lines as cards."""
+        self.scenario.write(
+            {"name": "Tour monthly scenario", "billing_action": "create_only"}
+        )
+        month = fields.Date.today().replace(day=1) - relativedelta(months=1)
+        biller = new_test_user(
+            self.env,
+            login="phone_billing_user",
+            groups="invoice_manager.group_billing_user",
+        )
+        self.url_open("/web/login")
+        self.browser_size = "390x844"
+        self.touch_enabled = True
+        scenario = self.scenario
+        for user in (biller, self.env.user):
+            # each walk on a scenario of its own, last month still to bill
+            scenario.name = f"Walked by {user.login}"
+            scenario = scenario.copy({"name": "Tour monthly scenario"})
+            sales = [
+                self._create_sale(self.customer_alpha, month.replace(day=3)),
+                self._create_sale(self.customer_beta, month.replace(day=9)),
+            ]
+            scheduler = self._wake_scheduler_on_trigger()
+            self.start_tour(
+                "/odoo/action-invoice_manager.billing_run_wizard_action",
+                "invoice_manager_phone_tour",
+                login=user.login,
+            )
+            scheduler[0].join()
+            for sale in sales:
+                self.assertEqual(sale.invoice_status, "invoiced")
 
     def _two_steps(self, user):
         self.scenario.write(

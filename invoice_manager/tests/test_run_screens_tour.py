@@ -1,13 +1,12 @@
-import re
 from datetime import date
 
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from .common import InvoiceManagerCommon
+from .common import InvoiceManagerCommon, PhoneWidthMixin
 
 
 @tagged("post_install", "-at_install")
-class TestRunScreensTour(InvoiceManagerCommon, HttpCase):
+class TestRunScreensTour(PhoneWidthMixin, InvoiceManagerCommon, HttpCase):
     """The run's screens in Chromium, at 1366 px and 390 px, as a Billing User
     and as a Billing Manager."""
 
@@ -123,24 +122,6 @@ class TestRunScreensTour(InvoiceManagerCommon, HttpCase):
             self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)]),
             triggers,
         )
-
-    def authenticate(self, user, password, browser=None):
-        # Chrome's headless window is never narrower than 500 px, whatever
-        # --window-size says: a phone's width is emulated (DevTools) before
-        # the page opens.
-        session = super().authenticate(user, password, browser=browser)
-        width, height = (int(size) for size in re.split("[x,]", self.browser_size))
-        if browser and width < 500:
-            browser._websocket_request(
-                "Emulation.setDeviceMetricsOverride",
-                params={
-                    "width": width,
-                    "height": height,
-                    "deviceScaleFactor": 1,
-                    "mobile": True,
-                },
-            )
-        return session
 
     def test_runs_and_lines_on_a_phone(self):
         self.browser_size = "390x844"

@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 from odoo import Command, fields
 from odoo.tests import Form, HttpCase, new_test_user, tagged
 
-from .common import JobBillingCommon
+from .common import JobBillingCommon, PhoneWidthMixin
 
 
 @tagged("post_install", "-at_install")
@@ -193,7 +193,7 @@ class TestInvoiceJournal(JobBillingCommon):
 
 
 @tagged("post_install", "-at_install")
-class TestInvoiceJournalTour(JobBillingCommon, HttpCase):
+class TestInvoiceJournalTour(PhoneWidthMixin, JobBillingCommon, HttpCase):
     """In the browser: the dialog opens on the previous month, Download
     closes it (the web client's handling of ``close``); no frozen clock, the
     browser runs on the real one."""
@@ -218,6 +218,14 @@ class TestInvoiceJournalTour(JobBillingCommon, HttpCase):
             self.start_tour(
                 "/odoo", "job_billing_invoice_journal_tour", login=user.login
             )
+            self.browser_size = "390x844"
+            self.touch_enabled = True
+            self.start_tour(
+                "/odoo/action-job_billing.action_billing_job_invoice_journal",
+                "job_billing_invoice_journal_phone_tour",
+                login=user.login,
+            )
+            self.browser_size, self.touch_enabled = "1366x768", False
         wizard = self.env["billing.job.invoice.journal"].search(
             [], order="id desc", limit=1
         )

@@ -1,8 +1,6 @@
-import re
-
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from .common import JobBillingCommon
+from .common import JobBillingCommon, PhoneWidthMixin
 
 
 @tagged("post_install", "-at_install")
@@ -30,7 +28,7 @@ class TestJobBillingTour(JobBillingCommon, HttpCase):
 
 
 @tagged("post_install", "-at_install")
-class TestJobBillingScreensTour(JobBillingCommon, HttpCase):
+class TestJobBillingScreensTour(PhoneWidthMixin, JobBillingCommon, HttpCase):
     """The accountant's review in the browser: a job with a 30 % deposit and
     40 % of progress posted, and its final invoice of 4,200.00 in draft."""
 
@@ -64,24 +62,6 @@ class TestJobBillingScreensTour(JobBillingCommon, HttpCase):
                 "job_billing_screens_tour",
                 login=user.login,
             )
-
-    def authenticate(self, user, password, browser=None):
-        # Chrome's headless window is never narrower than 500 px, whatever
-        # --window-size says: a phone's width is emulated (DevTools) before
-        # the page opens
-        session = super().authenticate(user, password, browser=browser)
-        width, height = (int(size) for size in re.split("[x,]", self.browser_size))
-        if browser and width < 500:
-            browser._websocket_request(
-                "Emulation.setDeviceMetricsOverride",
-                params={
-                    "width": width,
-                    "height": height,
-                    "deviceScaleFactor": 1,
-                    "mobile": True,
-                },
-            )
-        return session
 
     def test_job_phone_tour(self):
         """At a phone's width the jobs are cards, and neither the cards nor

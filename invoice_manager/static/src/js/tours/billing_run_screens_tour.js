@@ -271,3 +271,65 @@ registry.category("web_tour.tours").add("billing_run_confirm_tour", {
         },
     ],
 });
+
+function clickHeaderButton(name, label) {
+    // A phone folds the form's header buttons into the gear menu.
+    return [
+        {
+            content: `${label}: open the gear menu on a phone`,
+            trigger: ".o_form_view",
+            run() {
+                if (!document.querySelector(`button[name="${name}"]`)) {
+                    document.querySelector(".o_cp_action_menus button").click();
+                }
+            },
+        },
+        {
+            content: label,
+            trigger: `button[name="${name}"], .dropdown-item:contains("${label}")`,
+            run: "click",
+        },
+    ];
+}
+
+// The two steps on a phone, from the Invoice Manager's action.
+registry.category("web_tour.tours").add("invoice_manager_phone_tour", {
+    steps: () => [
+        {
+            content: "Step 1: pick the billing scenario (a phone opens a search dialog)",
+            trigger: '.modal .o_field_widget[name="scenario_id"] input',
+            run: "click",
+        },
+        {
+            trigger:
+                '.modal .o_kanban_record:contains("Tour monthly scenario"), .modal .o_data_row:contains("Tour monthly scenario"), .ui-menu-item a:contains("Tour monthly scenario")',
+            run: "click",
+        },
+        {
+            trigger: '.modal .o_field_widget[name="scenario_id"] :contains("Tour monthly scenario"), .modal .o_field_widget[name="scenario_id"] input:value("Tour monthly scenario")',
+        },
+        {
+            trigger: '.modal button[name="action_next"]',
+            run: "click",
+        },
+        ...clickHeaderButton("action_fetch", "Fetch Sales"),
+        {
+            content: "Step 2: the sales fetched, as cards",
+            trigger: `${LINE_CARDS}:contains("Alpha Retail"):contains("Not Done")`,
+        },
+        noSidewaysScroll("The run"),
+        ...clickHeaderButton("action_open_process_wizard", "Process Invoices"),
+        {
+            trigger: '.modal .o_billing_process_summary:contains("Invoices to create: 2")',
+        },
+        {
+            trigger: '.modal button[name="action_process"]',
+            run: "click",
+        },
+        {
+            content: "Processed by the scheduler, the cards say so",
+            trigger: `${LINE_CARDS}:contains("Alpha Retail"):contains("Processed")`,
+            timeout: 30000,
+        },
+    ],
+});

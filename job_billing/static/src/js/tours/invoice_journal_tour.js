@@ -42,3 +42,32 @@ registry.category("web_tour.tours").add("job_billing_invoice_journal_tour", {
         },
     ],
 });
+
+// On a phone, from the journal's action: the same dialog, no sideways scroll.
+registry.category("web_tour.tours").add("job_billing_invoice_journal_phone_tour", {
+    steps: () => [
+        {
+            content: "The page is a phone's 390 px wide",
+            trigger: '.modal .o_field_widget[name="date_from"] input:value(/\\d/)',
+            run() {
+                if (window.innerWidth !== 390) {
+                    throw new Error(`The page is ${window.innerWidth}px wide, not 390px`);
+                }
+                if (document.documentElement.scrollWidth > window.innerWidth + 1) {
+                    throw new Error("The journal dialog scrolls sideways");
+                }
+            },
+        },
+        {
+            trigger: '.modal .o_field_widget[name="date_to"] input:value(/\\d/)',
+        },
+        {
+            trigger: '.modal button[name="action_generate"]',
+            run: "click",
+        },
+        {
+            content: "The download closes the dialog",
+            trigger: "body:not(:has(.modal))",
+        },
+    ],
+});
