@@ -58,10 +58,15 @@ class BillingRun(models.Model):
     def _get_failed_mail_invoices_domain(self, transient_only=False):
         """Invoices with a failed email in Odoo's mail queue, as a sub-query:
         the invoices of a large run are never read to find them."""
-        Mail = self.env["mail.mail"].sudo()
-        mails = Mail._search(
+        return self._get_invoices_with_mails_domain(
             self._get_failed_mails_domain(transient_only=transient_only)
         )
+
+    @api.model
+    def _get_invoices_with_mails_domain(self, mails_domain):
+        """Invoices with a ``mail.mail`` of ``mails_domain``, as a sub-query."""
+        Mail = self.env["mail.mail"].sudo()
+        mails = Mail._search(mails_domain)
         # res_id is inherited from mail.message: joined by _field_to_sql.
         res_id = Mail._field_to_sql(mails.table, "res_id", mails)
         return [("id", "in", mails.subselect(res_id))]
@@ -186,15 +191,12 @@ class BillingRun(models.Model):
     def _get_queued_invoices_domain(self):
         """Invoices whose email waits: in Odoo's sending cron (``sending_data``
         without an error) or in the mail queue (an outgoing ``mail.mail``)."""
-        Mail = self.env["mail.mail"].sudo()
-        mails = Mail._search(
-            [("model", "=", "account.move"), ("state", "=", "outgoing")]
-        )
-        res_id = Mail._field_to_sql(mails.table, "res_id", mails)
         return [
             "|",
             ("sending_data", "!=", False),
-            ("id", "in", mails.subselect(res_id)),
+            *self._get_invoices_with_mails_domain(
+                [("model", "=", "account.move"), ("state", "=", "outgoing")]
+            ),
         ]
 
     def _compute_delivery_queued_count(self):

@@ -303,6 +303,21 @@ class BillingRunLine(models.Model):
     # ------------------------------------------------------------------
     # Processing helpers
     # ------------------------------------------------------------------
+    @api.model
+    def _get_lines_action(self, domain, name, state_filter=None):
+        """The run lines of ``domain`` in their flat list, filtered on
+        ``state_filter`` (a filter of their search view: not_done, processed,
+        error, skipped) when given: the counters and the overview open it."""
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "invoice_manager.billing_run_line_action"
+        )
+        action.update(name=name, domain=domain)
+        action["context"] = {
+            "list_view_ref": "invoice_manager.billing_run_line_view_list_flat",
+            **({f"search_default_{state_filter}": 1} if state_filter else {}),
+        }
+        return action
+
     def _get_delivery_action(self):
         """What processing does with the line's invoices once made: its billing
         action, or Create Only when the run's post-invoicing tasks are off."""

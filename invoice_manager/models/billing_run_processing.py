@@ -269,17 +269,11 @@ class BillingRun(models.Model):
         """A counter of the run's form: its lines of that state (context key
         ``billing_line_filter``: not_done, processed, error or skipped)."""
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "invoice_manager.billing_run_line_action"
+        return self.env["billing.run.line"]._get_lines_action(
+            [("run_id", "=", self.id)],
+            self.name,
+            self.env.context.get("billing_line_filter"),
         )
-        action["domain"] = [("run_id", "=", self.id)]
-        action["name"] = self.name
-        line_filter = self.env.context.get("billing_line_filter")
-        action["context"] = {
-            "list_view_ref": "invoice_manager.billing_run_line_view_list_flat",
-            **({f"search_default_{line_filter}": 1} if line_filter else {}),
-        }
-        return action
 
     def action_export_xlsx(self):
         """The run's lines as an XLSX file (``report/billing_run_xlsx.py``)."""

@@ -70,13 +70,8 @@ class BillingScenario(models.Model):
     def action_view_error_lines(self):
         """The lines in error of this scenario's runs."""
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "invoice_manager.billing_run_line_action"
+        return self.env["billing.run.line"]._get_lines_action(
+            [("run_id.scenario_id", "=", self.id)],
+            self.env._("%s: lines in error", self.name),
+            "error",
         )
-        action["domain"] = [("run_id.scenario_id", "=", self.id)]
-        action["name"] = self.env._("%s: lines in error", self.name)
-        action["context"] = {
-            "list_view_ref": "invoice_manager.billing_run_line_view_list_flat",
-            "search_default_error": 1,
-        }
-        return action

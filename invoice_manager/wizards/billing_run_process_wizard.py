@@ -53,10 +53,8 @@ class BillingRunProcessWizard(models.TransientModel):
             posted += bool(run.auto_post or action != "create_only")
             totals[line.currency_id] += line.amount_total
         drafts = len(lines) - posted
-        total = " + ".join(
-            format_amount(self.env, amount, currency)
-            for currency, amount in sorted(totals.items(), key=lambda i: i[0].name)
-            if currency
+        total = run._format_amounts(
+            {currency: amount for currency, amount in totals.items() if currency}
         ) or format_amount(self.env, 0.0, run.currency_id or run.company_id.currency_id)
         items = [
             self.env._("Invoices to create: %(count)s", count=len(lines)),
